@@ -1,0 +1,109 @@
+import { JWT } from 'google-auth-library';
+import { OwnerUnavailableError } from '../ports/calendar';
+import { ownerTokenError } from './google-errors';
+import type { RequestLimiter } from './request-rate-limiter';
+
+/** What the daemon asks for when impersonating an owner (the admin grants exactly these to the client id). */
+export const CALENDAR_SCOPES = [
+  'https://www.googleapis.com/auth/calendar.events',
+  'https://www.googleapis.com/auth/calendar.settings.readonly',
+  'https://www.googleapis.com/auth/calendar.freebusy',
+] as const;
+
+/** Hard-coded in google-auth-library (build/src/gtoken/getToken.js); a token_uri in the key file is ignored. */
+export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+
+export interface OwnerAuthOptions {
+  clientEmail: string;
+  privateKey: string;
+  /** Token endpoint; anything other than GOOGLE_TOKEN_URL (an emulator) is reached by rewriting the request URL. */
+  tokenUrl?: string;
+  /** How many owners keep a client (and so a cached token). Least recently used are dropped. Default 10,000. */
+  maxOwners?: number;
+  /** Timeout of a token request in ms. Default 30,000. */
+  timeoutMs?: number;
+  /**
+   * The project-wide request budget. Every HTTP request of an owner's client (token requests and, through
+   * client.request, every Calendar API call and retry) acquires a slot before it is sent. None: unlimited.
+   */
+  limiter?: RequestLimiter;
+}
+
+/**
+ * One service-account JWT client per impersonated owner (domain-wide delegation), each caching its own 1-hour
+ * token. Token requests are not retried by gaxios: the caller's retry policy is the only one. With a limiter,
+ * no request leaves without a slot of the project-wide budget.
+ */
+export class OwnerAuthProvider {
+  private readonly clients = new Map<string, JWT>();
+  private readonly maxOwners: number;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: OwnerAuthOptions) {
+    this.maxOwners = Math.max(1, options.maxOwners ?? 10_000);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  /** The owner's client with a valid access token. Throws OwnerUnavailableError on invalid_grant / unauthorized_client. */
+  async authorizedClient(owner: string): Promise<JWT> {
+    const client = this.clientFor(owner);
+    try {
+      await client.getAccessToken();
+    } catch (err) {
+      const reason = ownerTokenError(err);
+      throw reason ? new OwnerUnavailableError(owner, reason) : err;
+    }
+    return client;
+  }
+
+  /** Forgets the owner's client and token (after a 401): the next call fetches a new token. */
+  invalidate(owner: string): void {
+    this.clients.delete(owner);
+  }
+
+  private clientFor(owner: string): JWT {
+    let client = this.clients.get(owner);
+    if (client) {
+      this.clients.delete(owner); // re-inserted below as most recently used
+    } else {
+      client = this.createClient(owner);
+      if (this.clients.size >= this.maxOwners) {
+        const oldest = this.clients.keys().next().value;
+        if (oldest !== undefined) this.clients.delete(oldest);
+      }
+    }
+    this.clients.set(owner, client);
+    return client;
+  }
+
+  private createClient(owner: string): JWT {
+    const client = new JWT({
+      email: this.options.clientEmail,
+      key: this.options.privateKey,
+      scopes: [...CALENDAR_SCOPES], // without scopes the library signs a self-signed JWT and drops `subject`
+      subject: owner,
+      // This transporter carries the token requests and (through client.request) the owner's API calls. Node's
+      // own fetch: gaxios' default is a dynamic import of node-fetch, which fails under Jest's CommonJS runtime.
+      transporterOptions: { timeout: this.timeoutMs, fetchImplementation: fetch },
+    });
+    const tokenUrl = this.options.tokenUrl && this.options.tokenUrl !== GOOGLE_TOKEN_URL ? new URL(this.options.tokenUrl) : undefined;
+    const limiter = this.options.limiter;
+    client.transporter.interceptors.request.add({
+      resolved: async (opts) => {
+        if (String(opts.url) === GOOGLE_TOKEN_URL) {
+          if (tokenUrl) opts.url = tokenUrl;
+          opts.retry = false;
+          opts.retryConfig = { ...opts.retryConfig, retry: 0 };
+        }
+        if (limiter) {
+          await limiter.acquire();
+          // gaxios started the timeout before the interceptors ran: the time spent waiting for a slot must not
+          // count against the request. (No caller passes its own abort signal, so the timeout is the only one.)
+          if (opts.timeout) opts.signal = AbortSignal.timeout(opts.timeout);
+        }
+        return opts;
+      },
+    });
+    return client;
+  }
+}

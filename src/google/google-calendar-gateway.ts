@@ -1,0 +1,284 @@
+import { createHash } from 'node:crypto';
+import { calendar, type calendar_v3, type MethodOptions } from 'googleapis/build/src/apis/calendar';
+import type { JWT } from 'google-auth-library';
+import type { Logger } from 'pino';
+import {
+  CalendarApiError,
+  OwnerUnavailableError,
+  SyncTokenExpiredError,
+  type CalendarEvent,
+  type CalendarGateway,
+  type EventChanges,
+  type EventPatch,
+  type NewCalendarEvent,
+  type OwnerAvailability,
+  type WatchChannel,
+  type WatchRequest,
+} from '../ports/calendar';
+import type { OwnerAuthProvider } from './google-auth';
+import { describeGoogleError, toPortError } from './google-errors';
+import { RetryPolicy, type RetryOptions } from './google-retry';
+
+export interface GoogleCalendarGatewayOptions {
+  /** Owners' clients; every request (retries too) goes through them, and so through their request budget. */
+  auth: OwnerAuthProvider;
+  /** API root with a trailing slash: https://www.googleapis.com/ or an emulator's base URL. */
+  rootUrl: string;
+  retry?: RetryOptions;
+  logger?: Logger;
+  /** Per-request timeout in ms. Default 30,000. */
+  timeoutMs?: number;
+}
+
+/** Google's limit on calendars per freeBusy request. */
+export const FREEBUSY_MAX_OWNERS = 50;
+const PAGE_SIZE = 2500;
+const PRIMARY = 'primary';
+
+/** Parameters every request carries: the owner's credentials and the owner as quota user. */
+interface OwnerParams {
+  auth: JWT;
+  quotaUser: string;
+}
+
+type Request<T> = (params: OwnerParams, options: MethodOptions) => Promise<{ data: T }>;
+
+/**
+ * `quotaUser` must be <= 40 characters. Longer owners get a deterministic prefix + hash, so each owner keeps its
+ * own per-user quota bucket instead of sharing the service account's.
+ */
+export function quotaUserFor(owner: string): string {
+  if (owner.length <= 40) return owner;
+  return `${owner.slice(0, 27)}~${createHash('sha256').update(owner).digest('hex').slice(0, 12)}`;
+}
+
+/** The Google Calendar implementation of the calendar port: a thin translation, no domain decisions. */
+export class GoogleCalendarGateway implements CalendarGateway {
+  private readonly api: calendar_v3.Calendar;
+  private readonly retry: RetryPolicy;
+  private readonly auth: OwnerAuthProvider;
+  private readonly logger?: Logger;
+  private readonly timeoutMs: number;
+
+  constructor(options: GoogleCalendarGatewayOptions) {
+    this.api = calendar({ version: 'v3', rootUrl: options.rootUrl });
+    this.retry = new RetryPolicy(options.retry);
+    this.auth = options.auth;
+    this.logger = options.logger;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  async getTimeZone(owner: string): Promise<string | null> {
+    try {
+      const setting = await this.call(owner, 'settings.get', (p, o) => this.api.settings.get({ ...p, setting: 'timezone' }, o));
+      return setting.value ?? null;
+    } catch (err) {
+      if (err instanceof OwnerUnavailableError) throw err;
+      this.logger?.info({ owner, err: errorSummary(err) }, 'could not read the calendar time zone setting');
+      return null;
+    }
+  }
+
+  async freeBusy(owners: string[], timeMin: string, timeMax: string): Promise<Map<string, OwnerAvailability>> {
+    const unique = [...new Set(owners)];
+    if (unique.length > FREEBUSY_MAX_OWNERS) {
+      throw new RangeError(`freeBusy takes at most ${FREEBUSY_MAX_OWNERS} owners, got ${unique.length}`);
+    }
+    const result = new Map<string, OwnerAvailability>();
+    if (unique.length === 0) return result;
+    // Authenticated as the first owner: free/busy of the other users of the domain is visible to them.
+    const response = await this.call(unique[0], 'freebusy.query', (p, o) =>
+      this.api.freebusy.query({ ...p, requestBody: { timeMin, timeMax, items: unique.map((id) => ({ id })) } }, o),
+    );
+    for (const owner of unique) result.set(owner, availabilityOf(findCalendar(response.calendars, owner)));
+    return result;
+  }
+
+  async insertEvent(owner: string, event: NewCalendarEvent): Promise<CalendarEvent> {
+    const requestBody: calendar_v3.Schema$Event = {
+      id: event.id,
+      start: { dateTime: event.start, timeZone: event.timeZone },
+      end: { dateTime: event.end, timeZone: event.timeZone },
+      summary: event.summary,
+      description: event.description,
+      extendedProperties: { private: event.privateProperties },
+      reminders: { useDefault: true },
+    };
+    try {
+      const created = await this.call(owner, 'events.insert', (p, o) =>
+        this.api.events.insert({ ...p, calendarId: PRIMARY, sendUpdates: 'none', requestBody }, o),
+      );
+      return toCalendarEvent(created);
+    } catch (err) {
+      if (!hasApiStatus(err, 409)) throw err;
+      // The id exists already (typically our own earlier attempt got through): inserting is idempotent.
+      const existing = await this.getEvent(owner, event.id);
+      if (!existing) throw err;
+      return existing;
+    }
+  }
+
+  async getEvent(owner: string, eventId: string): Promise<CalendarEvent | null> {
+    try {
+      return toCalendarEvent(await this.call(owner, 'events.get', (p, o) => this.api.events.get({ ...p, calendarId: PRIMARY, eventId }, o)));
+    } catch (err) {
+      if (hasApiStatus(err, 404)) return null;
+      throw err;
+    }
+  }
+
+  async patchEvent(owner: string, eventId: string, patch: EventPatch): Promise<CalendarEvent> {
+    const requestBody: calendar_v3.Schema$Event = {};
+    if (patch.summary !== undefined) requestBody.summary = patch.summary;
+    if (patch.description !== undefined) requestBody.description = patch.description;
+    // Google merges the keys of extendedProperties.private on patch.
+    if (patch.privateProperties !== undefined) requestBody.extendedProperties = { private: patch.privateProperties };
+    const patched = await this.call(owner, 'events.patch', (p, o) =>
+      this.api.events.patch({ ...p, calendarId: PRIMARY, eventId, sendUpdates: 'none', requestBody }, o),
+    );
+    return toCalendarEvent(patched);
+  }
+
+  async deleteEvent(owner: string, eventId: string): Promise<void> {
+    try {
+      await this.call(owner, 'events.delete', (p, o) => this.api.events.delete({ ...p, calendarId: PRIMARY, eventId, sendUpdates: 'none' }, o));
+    } catch (err) {
+      if (!hasApiStatus(err, 404, 410)) throw err;
+    }
+  }
+
+  async listChanges(owner: string, syncToken: string | null): Promise<EventChanges> {
+    // A full sync whose nextSyncToken is reused must be a plain list: no time range, query or property filter.
+    const mode: calendar_v3.Params$Resource$Events$List = syncToken ? { syncToken } : { showDeleted: false };
+    const events: CalendarEvent[] = [];
+    let pageToken: string | undefined;
+    let nextSyncToken: string | undefined;
+    try {
+      do {
+        const page = await this.call(owner, 'events.list', (p, o) =>
+          this.api.events.list({ ...p, ...mode, calendarId: PRIMARY, maxResults: PAGE_SIZE, pageToken }, o),
+        );
+        for (const item of page.items ?? []) events.push(toCalendarEvent(item));
+        pageToken = page.nextPageToken ?? undefined;
+        nextSyncToken = page.nextSyncToken ?? undefined;
+      } while (pageToken);
+    } catch (err) {
+      if (syncToken && hasApiStatus(err, 410)) throw new SyncTokenExpiredError(owner);
+      throw err;
+    }
+    if (!nextSyncToken) throw new CalendarApiError(`events.list for ${owner} ended without a nextSyncToken`);
+    return { events, nextSyncToken };
+  }
+
+  async watchEvents(owner: string, request: WatchRequest): Promise<WatchChannel> {
+    const channel = await this.call(owner, 'events.watch', (p, o) =>
+      this.api.events.watch(
+        {
+          ...p,
+          calendarId: PRIMARY,
+          requestBody: {
+            id: request.channelId,
+            type: 'web_hook',
+            address: request.address,
+            token: request.token,
+            params: { ttl: String(request.ttlSeconds) },
+          },
+        },
+        o,
+      ),
+    );
+    if (!channel.resourceId || !channel.expiration) {
+      throw new CalendarApiError(`events.watch for ${owner} answered without resourceId or expiration`);
+    }
+    return { channelId: channel.id ?? request.channelId, resourceId: channel.resourceId, expiration: Number(channel.expiration) };
+  }
+
+  async stopChannel(owner: string, channel: { channelId: string; resourceId: string }): Promise<void> {
+    try {
+      await this.call(owner, 'channels.stop', (p, o) =>
+        this.api.channels.stop({ ...p, requestBody: { id: channel.channelId, resourceId: channel.resourceId } }, o),
+      );
+    } catch (err) {
+      if (!hasApiStatus(err, 404)) throw err;
+    }
+  }
+
+  /**
+   * One Google call as `owner`, under the retry policy (gaxios' retry off); failures leave as port errors.
+   * A 401 drops the owner's cached token once so the next attempt authenticates afresh.
+   */
+  private async call<T>(owner: string, operation: string, request: Request<T>): Promise<T> {
+    const options: MethodOptions = { retry: false, timeout: this.timeoutMs };
+    try {
+      return await this.retry.run(
+        async () => {
+          const auth = await this.auth.authorizedClient(owner);
+          const response = await request({ auth, quotaUser: quotaUserFor(owner) }, options);
+          return response.data;
+        },
+        {
+          refreshAuth: () => this.auth.invalidate(owner),
+          onRetry: ({ attempt, delayMs, error }) =>
+            this.logger?.warn({ owner, operation, attempt, delayMs, err: errorSummary(error) }, 'Google Calendar call failed: retrying'),
+        },
+      );
+    } catch (err) {
+      throw toPortError(err, owner, operation);
+    }
+  }
+}
+
+function hasApiStatus(err: unknown, ...statuses: number[]): boolean {
+  return err instanceof CalendarApiError && err.status !== undefined && statuses.includes(err.status);
+}
+
+/** What is safe to log about a failure: never the request (it carries the bearer token). */
+function errorSummary(err: unknown): { status?: number; reason?: string; message: string } {
+  const { status, reason, message } = describeGoogleError(err);
+  return { status, reason, message };
+}
+
+function findCalendar(
+  calendars: calendar_v3.Schema$FreeBusyResponse['calendars'],
+  owner: string,
+): calendar_v3.Schema$FreeBusyCalendar | undefined {
+  if (!calendars) return undefined;
+  if (calendars[owner]) return calendars[owner];
+  const lower = owner.toLowerCase();
+  return Object.entries(calendars).find(([id]) => id.toLowerCase() === lower)?.[1];
+}
+
+function availabilityOf(calendar: calendar_v3.Schema$FreeBusyCalendar | undefined): OwnerAvailability {
+  if (!calendar) return { kind: 'unknown', reason: 'missing from the freeBusy response' };
+  if (calendar.errors?.length) {
+    return { kind: 'unknown', reason: calendar.errors.map((e) => e.reason ?? 'unknown error').join(', ') };
+  }
+  return { kind: 'known', busy: (calendar.busy ?? []).map((b) => ({ start: b.start ?? '', end: b.end ?? '' })) };
+}
+
+const EVENT_STATUSES: ReadonlyArray<CalendarEvent['status']> = ['confirmed', 'tentative', 'cancelled'];
+
+function toCalendarEvent(event: calendar_v3.Schema$Event): CalendarEvent {
+  const status = EVENT_STATUSES.find((s) => s === event.status) ?? 'confirmed';
+  return withoutEmpty({
+    id: event.id ?? '',
+    status,
+    start: toEventTime(event.start),
+    end: toEventTime(event.end),
+    summary: event.summary,
+    description: event.description,
+    etag: event.etag,
+    updated: event.updated,
+    privateProperties: event.extendedProperties?.private,
+  });
+}
+
+function toEventTime(time: calendar_v3.Schema$EventDateTime | undefined): CalendarEvent['start'] {
+  return withoutEmpty({ dateTime: time?.dateTime, date: time?.date, timeZone: time?.timeZone });
+}
+
+/** Drops null/undefined fields (googleapis types use `T | null | undefined`; the port uses optional fields). */
+type NonNullFields<T> = { [K in keyof T]: Exclude<T[K], null> };
+function withoutEmpty<T extends object>(value: T): NonNullFields<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as NonNullFields<T>;
+}

@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import { DateTime } from 'luxon';
+import type { Logger } from '../lib/logger';
+import { CalendarEmulator, createServiceAccountKey, type ServiceAccountKey } from './calendar-emulator';
+
+/**
+ * The built-in sandbox: with no GOOGLE_CREDENTIALS_FILE the daemon runs against the project's Google Calendar
+ * emulator, with a generated service-account key (the real JWT flow is exercised) and a few demo owners.
+ * Any other owner email gets an empty calendar on first use.
+ */
+
+export const DEMO_OWNERS = [
+  { email: 'alice@example.com', timeZone: 'Europe/Zurich' },
+  { email: 'bob@example.com', timeZone: 'America/New_York' },
+  { email: 'chandra@example.com', timeZone: 'Asia/Kolkata' },
+] as const;
+
+export interface Sandbox {
+  emulator: CalendarEmulator;
+  key: ServiceAccountKey;
+  close(): Promise<void>;
+}
+
+export async function startSandbox(logger: Logger, now: () => number): Promise<Sandbox> {
+  const emulator = new CalendarEmulator({ now, autoCreateUsers: true, defaultTimeZone: 'America/New_York', logger: logger.child({ component: 'sandbox-calendar' }) });
+  const key = createServiceAccountKey({ clientEmail: 'maintenance-windows@sandbox.iam.gserviceaccount.com' });
+  emulator.trustServiceAccount(key);
+  for (const owner of DEMO_OWNERS) {
+    emulator.addUser(owner.email, { timeZone: owner.timeZone });
+    seedMeetings(emulator, owner.email, owner.timeZone, now());
+  }
+  const url = await emulator.listen(0);
+  logger.info({ url, owners: DEMO_OWNERS.map((o) => o.email) }, 'sandbox Google Calendar emulator running');
+  return { emulator, key, close: () => emulator.close() };
+}
+
+/** A morning stand-up and a lunch on the coming Tuesday, so the demo shows slots being skipped. */
+function seedMeetings(emulator: CalendarEmulator, email: string, zone: string, now: number): void {
+  let tuesday = DateTime.fromMillis(now, { zone }).startOf('day');
+  while (tuesday.weekday !== 2) tuesday = tuesday.plus({ days: 1 });
+  for (const week of [0, 1]) {
+    const day = tuesday.plus({ weeks: week });
+    for (const [summary, from, to] of [
+      ['Team stand-up', '09:00', '10:00'],
+      ['Lunch', '12:00', '13:00'],
+    ] as const) {
+      const at = (hhmm: string) => day.set({ hour: Number(hhmm.slice(0, 2)), minute: Number(hhmm.slice(3)) }).toISO() as string;
+      emulator.createEventAsOwner(email, { summary, start: { dateTime: at(from), timeZone: zone }, end: { dateTime: at(to), timeZone: zone } });
+    }
+  }
+}
+
+/** Where resolution webhooks go in the sandbox when RESOLUTION_WEBHOOK_URL is not set. */
+export const SINK_PATH = '/sandbox/webhook-sink';
+
+/** Sandbox-only routes: the webhook sink, what it received, and a look at an owner's calendar. */
+export function registerSandboxRoutes(app: FastifyInstance, sandbox: Sandbox, logger: Logger): void {
+  const deliveries: Array<{ receivedAt: string; body: unknown }> = [];
+  app.post(SINK_PATH, async (req, reply) => {
+    deliveries.push({ receivedAt: new Date().toISOString(), body: req.body });
+    if (deliveries.length > 200) deliveries.shift();
+    logger.info({ body: req.body }, 'sandbox webhook sink received a resolution webhook');
+    return reply.status(204).send();
+  });
+  app.get('/sandbox/deliveries', async () => ({ deliveries }));
+  app.get<{ Params: { email: string } }>('/sandbox/calendars/:email/events', async (req) => ({
+    events: sandbox.emulator.events(req.params.email.toLowerCase()).map((e) => ({
+      id: e.id,
+      status: e.status,
+      summary: e.summary,
+      start: e.start,
+      end: e.end,
+      description: e.description,
+    })),
+  }));
+}
