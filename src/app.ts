@@ -1,0 +1,248 @@
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { ConfigError, type Config } from './config';
+import { FleetClient } from './fleet/fleet-client';
+import { GoogleCalendarGateway } from './google/google-calendar-gateway';
+import { OwnerAuthProvider } from './google/google-auth';
+import type { RetryOptions } from './google/google-retry';
+import { RedisRequestLimiter } from './google/request-rate-limiter';
+import { buildHttpServer } from './http/server';
+import { BullmqScheduler } from './jobs/bullmq-scheduler';
+import { Workers } from './jobs/workers';
+import { systemClock, type Clock } from './lib/clock';
+import { createLogger, type Logger } from './lib/logger';
+import { ensureLocalRedis } from './lib/redis-bootstrap';
+import type { CalendarGateway } from './ports/calendar';
+import { registerSandboxRoutes, SINK_PATH, startSandbox, type Sandbox } from './sandbox/sandbox';
+import { BookingService } from './services/booking-service';
+import { FireService } from './services/fire-service';
+import { RemediationService } from './services/remediation-service';
+import { RescheduleService } from './services/reschedule-service';
+import { CalendarWatchService } from './services/calendar-watch-service';
+import { WatchStore } from './store/watch-store';
+import { RemediationStore } from './store/remediation-store';
+import { HttpResolutionSender } from './webhook/resolution-webhook';
+
+/** A service-account key as Google issues it (only the fields we use). */
+interface ServiceAccountCredentials {
+  client_email: string;
+  private_key: string;
+}
+
+export interface AppOptions {
+  config: Config;
+  logger?: Logger;
+  clock?: Clock;
+  /** Start the booking sweep (every 10 s). Tests that count calls switch it off. */
+  bookingSweep?: boolean;
+  /** Backoff of Google calls (tests shorten it; production uses the defaults). */
+  googleRetry?: RetryOptions;
+  /** Per-request Google timeout in ms (default GOOGLE_TIMEOUT_SECONDS). */
+  googleTimeoutMs?: number;
+}
+
+/**
+ * The composition root: the one place where adapters are chosen and wired to the services.
+ * `start()` begins listening and working; `stop()` shuts down gracefully (no new requests, active jobs finish).
+ */
+export class App {
+  private workersStarted = false;
+
+  private constructor(
+    readonly config: Config,
+    readonly logger: Logger,
+    readonly http: FastifyInstance,
+    readonly store: RemediationStore,
+    readonly scheduler: BullmqScheduler,
+    readonly workers: Workers,
+    readonly calendar: CalendarGateway,
+    readonly services: { remediations: RemediationService; bookings: BookingService; fires: FireService },
+    private readonly closers: Closer[],
+    readonly sandbox: Sandbox | null,
+    private readonly bookingSweep: boolean,
+  ) {}
+
+  static async create(opts: AppOptions): Promise<App> {
+    const { config } = opts;
+    const logger = opts.logger ?? createLogger(config.logLevel);
+    const clock = opts.clock ?? systemClock;
+    const closers: Closer[] = [];
+    try {
+      let redisChild: ChildProcess | null = null;
+      if (!config.redis.urlFromEnv) redisChild = await ensureLocalRedis(config.redis.url, logger);
+      if (redisChild) closers.push(['redis-server', () => redisChild?.kill()]);
+
+      const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2, lazyConnect: true });
+      redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+      await redis.connect();
+      closers.push(['redis', () => redis.quit().catch(() => redis.disconnect())]);
+      const queueConnection = new Redis(config.redis.url, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true });
+      queueConnection.on('error', () => undefined);
+      await queueConnection.connect();
+      closers.push(['redis (queues)', () => queueConnection.quit().catch(() => queueConnection.disconnect())]);
+      const workerConnection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+      workerConnection.on('error', () => undefined);
+      closers.push(['redis (workers)', () => workerConnection.quit().catch(() => workerConnection.disconnect())]);
+
+      const store = new RemediationStore(redis, config.redis.keyPrefix);
+
+      let sandbox: Sandbox | null = null;
+      let credentials: ServiceAccountCredentials;
+      let apiUrl: string;
+      let tokenUrl: string;
+      let webhookUrl = config.resolutionWebhookUrl;
+      if (config.google.mode === 'sandbox') {
+        sandbox = await startSandbox(logger, () => clock.now());
+        const sb = sandbox;
+        closers.push(['sandbox', () => sb.close()]);
+        credentials = sandbox.key;
+        apiUrl = sandbox.emulator.baseUrl;
+        tokenUrl = sandbox.emulator.tokenUrl;
+        webhookUrl ??= `http://127.0.0.1:${config.http.port}${SINK_PATH}`;
+      } else {
+        credentials = readCredentials(config.google.credentialsFile);
+        apiUrl = config.google.apiUrl;
+        tokenUrl = config.google.tokenUrl;
+      }
+      if (!webhookUrl) throw new ConfigError('RESOLUTION_WEBHOOK_URL', 'is required with GOOGLE_CREDENTIALS_FILE');
+
+      const googleTimeoutMs = opts.googleTimeoutMs ?? config.googleRequests.timeoutSeconds * 1000;
+      const limiter = new RedisRequestLimiter({ redis, keyPrefix: config.redis.keyPrefix, limit: config.googleRequests.maxPerMinute });
+      const calendar = new GoogleCalendarGateway({
+        auth: new OwnerAuthProvider({
+          clientEmail: credentials.client_email,
+          privateKey: credentials.private_key,
+          tokenUrl,
+          limiter,
+          timeoutMs: googleTimeoutMs,
+        }),
+        rootUrl: apiUrl,
+        retry: opts.googleRetry,
+        timeoutMs: googleTimeoutMs,
+        logger: logger.child({ component: 'google' }),
+      });
+
+      const scheduler = new BullmqScheduler(queueConnection, config.redis.keyPrefix, clock, logger);
+      closers.push(['queues', () => scheduler.close()]);
+      const deps = {
+        store,
+        calendar,
+        hosts: config.fleet ? new FleetClient(config.fleet.url, config.fleet.apiToken) : undefined,
+        sender: new HttpResolutionSender({ url: webhookUrl, secret: config.webhook.secret, timeoutMs: config.webhook.timeoutSeconds * 1000 }),
+        scheduler,
+        clock,
+        logger,
+        settings: { domain: config.domain, orgName: config.orgName, scheduling: config.scheduling, watch: watchSettings(config) },
+      };
+      const remediations = new RemediationService(deps);
+      const reschedule = new RescheduleService(deps);
+      const watch = new CalendarWatchService(deps, new WatchStore(redis, config.redis.keyPrefix), reschedule);
+      const services = {
+        remediations,
+        bookings: new BookingService(deps, remediations),
+        fires: new FireService(deps, remediations, reschedule, { retryBudgetSeconds: config.webhook.retryBudgetSeconds }),
+        watch,
+      };
+      const workers = new Workers(workerConnection, config.redis.keyPrefix, services, logger);
+      closers.push(['workers', () => workers.close()]);
+
+      const http = buildHttpServer({
+        logger,
+        store,
+        ingestToken: config.ingestToken,
+        enqueue: (events) => scheduler.enqueuePolicyEvents(events),
+        redeliver: (id) => services.fires.redeliver(id),
+        notify: async (n) => {
+          const verdict = await watch.verifyNotification(n);
+          if (verdict.kind === 'sync') await scheduler.requestSync(verdict.owner);
+          return verdict;
+        },
+        ready: async () => {
+          const redisOk = await Promise.race([
+            redis.ping().then((p) => p === 'PONG', () => false),
+            new Promise<boolean>((r) => setTimeout(() => r(false), 1000)),
+          ]);
+          const checks = { redis: redisOk, workers: app.workersStarted && workers.running };
+          return { ready: checks.redis && checks.workers, checks };
+        },
+      });
+      if (sandbox) registerSandboxRoutes(http, sandbox, logger);
+      closers.push(['http', () => http.close()]);
+
+      const app: App = new App(config, logger, http, store, scheduler, workers, calendar, services, closers, sandbox, opts.bookingSweep ?? true);
+      return app;
+    } catch (err) {
+      await runClosers(closers, logger);
+      throw err;
+    }
+  }
+
+  /** Starts the workers and the HTTP listener; resolves with the listening address. */
+  async start(): Promise<string> {
+    this.workers.start();
+    this.workersStarted = true;
+    if (this.bookingSweep) await this.scheduler.startBookingSweep();
+    // Often enough to renew a channel in time and to catch windows entering the push horizon; at most a minute.
+    const watch = watchSettings(this.config);
+    await this.scheduler.startWatchSchedule(clamp(Math.min(watch.channelTtlSeconds * 125, watch.pollIntervalMs / 6), 1000, 60_000));
+    await this.scheduler.requestChannelMaintenance();
+    // Anything left pending by an earlier run is booked right away.
+    if ((await this.store.countPendingBookings()) > 0) await this.scheduler.requestBooking();
+    const address = await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
+    this.logger.info(
+      { address, publicUrl: this.config.http.publicUrl, google: this.config.google.mode, sandbox: this.sandbox !== null },
+      'maintenance-windows daemon started',
+    );
+    return address;
+  }
+
+  /** Graceful stop: refuse new requests, let active jobs finish, close connections. */
+  async stop(): Promise<void> {
+    this.logger.info('shutting down');
+    await runClosers(this.closers, this.logger);
+    this.logger.info('stopped');
+  }
+}
+
+function watchSettings(config: Config) {
+  return {
+    notificationUrl: `${config.http.publicUrl}/v1/google/notifications`,
+    pushHorizonMs: config.pushHorizonDays * 86_400_000,
+    channelTtlSeconds: config.channelTtlSeconds,
+    pollIntervalMs: config.pollIntervalSeconds * 1000,
+  };
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}
+
+/** Closes in reverse order of opening: HTTP first, Redis last. */
+type Closer = [name: string, close: () => Promise<unknown> | unknown];
+
+async function runClosers(closers: Closer[], logger: Logger): Promise<void> {
+  for (const [name, close] of [...closers].reverse()) {
+    const started = Date.now();
+    try {
+      await close();
+      logger.debug({ component: name, ms: Date.now() - started }, 'closed');
+    } catch (err) {
+      logger.warn({ component: name, err: (err as Error).message }, 'error while shutting down');
+    }
+  }
+}
+
+function readCredentials(file: string): ServiceAccountCredentials {
+  let parsed: Partial<ServiceAccountCredentials>;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as Partial<ServiceAccountCredentials>;
+  } catch (err) {
+    throw new ConfigError('GOOGLE_CREDENTIALS_FILE', `cannot be read as JSON (${(err as Error).message})`);
+  }
+  if (typeof parsed.client_email !== 'string' || typeof parsed.private_key !== 'string') {
+    throw new ConfigError('GOOGLE_CREDENTIALS_FILE', 'is not a service-account key (client_email, private_key missing)');
+  }
+  return { client_email: parsed.client_email, private_key: parsed.private_key };
+}

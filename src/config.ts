@@ -1,0 +1,191 @@
+import { z } from 'zod';
+import { defaultSchedulingRules } from '../config/scheduling';
+import type { SchedulingRules } from './domain/scheduling-rules';
+import { decodeWebhookSecret, WebhookSecretError } from './webhook/webhook-signer';
+
+/**
+ * Environment configuration, validated once at start. A bad or missing value stops the daemon with one line
+ * naming the variable (ConfigError). Every variable here is documented in .env.example and the README.
+ */
+
+const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL');
+
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      const db = u.pathname.replace(/^\//, '');
+      return (u.protocol === 'redis:' || u.protocol === 'rediss:') && (db === '' || /^\d+$/.test(db));
+    } catch {
+      return false;
+    }
+  }, 'must be redis://[user:pass@]host:port[/db]');
+
+const positiveInt = (max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(max, `must be at most ${max}`);
+
+const envSchema = z.object({
+  REDIS_URL: z.preprocess(emptyToUndefined, redisUrl.optional()),
+  REDIS_KEY_PREFIX: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9:{}_-]{1,64}$/, 'may only hold letters, digits and :{}_- (1-64 chars)')
+      .default('{mw}'),
+  ),
+  PORT: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'must be a port number (0-65535)' }).int('must be a port number (0-65535)').min(0).max(65535, 'must be a port number (0-65535)').default(8080),
+  ),
+  HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
+  PUBLIC_URL: z.preprocess(emptyToUndefined, httpUrl.optional()),
+  GOOGLE_CREDENTIALS_FILE: z.preprocess(emptyToUndefined, z.string().optional()),
+  GOOGLE_API_URL: z.preprocess(emptyToUndefined, httpUrl.default('https://www.googleapis.com/')),
+  GOOGLE_TOKEN_URL: z.preprocess(emptyToUndefined, httpUrl.default('https://oauth2.googleapis.com/token')),
+  GOOGLE_MAX_REQUESTS_PER_MINUTE: z.preprocess(emptyToUndefined, positiveInt(10_000).default(9000)),
+  GOOGLE_TIMEOUT_SECONDS: z.preprocess(emptyToUndefined, positiveInt(300).default(30)),
+  GOOGLE_DOMAIN: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'must be a domain name like example.com')
+      .optional(),
+  ),
+  ORG_NAME: z.preprocess(emptyToUndefined, z.string().trim().max(200).optional()),
+  RESOLUTION_WEBHOOK_URL: z.preprocess(emptyToUndefined, httpUrl.optional()),
+  WEBHOOK_SECRET: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .trim()
+      .superRefine((v, ctx) => {
+        try {
+          decodeWebhookSecret(v);
+        } catch (err) {
+          if (!(err instanceof WebhookSecretError)) throw err;
+          ctx.addIssue({ code: 'custom', message: err.message });
+        }
+      })
+      .optional(),
+  ),
+  WEBHOOK_TIMEOUT_SECONDS: z.preprocess(emptyToUndefined, positiveInt(300).default(30)),
+  WEBHOOK_RETRY_BUDGET_SECONDS: z.preprocess(emptyToUndefined, positiveInt(7 * 86_400).optional()),
+  INGEST_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+  FLEET_URL: z.preprocess(emptyToUndefined, httpUrl.optional()),
+  FLEET_API_TOKEN: z.preprocess(emptyToUndefined, z.string().optional()),
+  POLL_INTERVAL_SECONDS: z.preprocess(emptyToUndefined, positiveInt(86_400).default(1800)),
+  PUSH_HORIZON_DAYS: z.preprocess(emptyToUndefined, positiveInt(60).default(7)),
+  CHANNEL_TTL_SECONDS: z.preprocess(emptyToUndefined, positiveInt(604_800).default(604_800)),
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+});
+
+export type RawEnv = z.infer<typeof envSchema>;
+
+export interface Config {
+  redis: { url: string; urlFromEnv: boolean; keyPrefix: string };
+  http: { port: number; host: string; publicUrl: string };
+  google:
+    | { mode: 'sandbox' }
+    | { mode: 'live'; credentialsFile: string; apiUrl: string; tokenUrl: string };
+  domain?: string;
+  orgName?: string;
+  resolutionWebhookUrl?: string;
+  webhook: WebhookConfig;
+  /** Project-wide Google request budget (shared by every daemon on the same Redis prefix) and per-request timeout. */
+  googleRequests: { maxPerMinute: number; timeoutSeconds: number };
+  ingestToken?: string;
+  fleet?: { url: string; apiToken: string };
+  pollIntervalSeconds: number;
+  pushHorizonDays: number;
+  channelTtlSeconds: number;
+  logLevel: RawEnv['LOG_LEVEL'];
+  scheduling: SchedulingRules;
+}
+
+/** Resolution webhook delivery: Standard Webhooks signing, per-request timeout, retry budget. */
+export interface WebhookConfig {
+  /** `whsec_…`; unset: deliveries carry webhook-id and webhook-timestamp but no signature. */
+  secret?: string;
+  timeoutSeconds: number;
+  /** Unset: retries go on until the window has ended + 30 minutes. */
+  retryBudgetSeconds?: number;
+}
+
+/** A configuration problem; its message is the one line printed before the daemon exits. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly variable: string, problem: string) {
+    super(`invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue.path[0] ?? 'environment');
+    const value = env[variable];
+    const shown = value === undefined ? '' : ` (got ${JSON.stringify(redactIfSecret(variable, value))})`;
+    throw new ConfigError(variable, `${issue.message}${shown}`);
+  }
+  const e = parsed.data;
+  if ((e.FLEET_URL === undefined) !== (e.FLEET_API_TOKEN === undefined)) {
+    throw new ConfigError(e.FLEET_URL ? 'FLEET_API_TOKEN' : 'FLEET_URL', 'must be set together with the other Fleet variable');
+  }
+  const port = e.PORT;
+  return {
+    redis: { url: e.REDIS_URL ?? 'redis://127.0.0.1:6379', urlFromEnv: e.REDIS_URL !== undefined, keyPrefix: e.REDIS_KEY_PREFIX },
+    http: { port, host: e.HOST, publicUrl: stripTrailingSlash(e.PUBLIC_URL ?? `http://localhost:${port}`) },
+    google: e.GOOGLE_CREDENTIALS_FILE
+      ? { mode: 'live', credentialsFile: e.GOOGLE_CREDENTIALS_FILE, apiUrl: withTrailingSlash(e.GOOGLE_API_URL), tokenUrl: e.GOOGLE_TOKEN_URL }
+      : { mode: 'sandbox' },
+    domain: e.GOOGLE_DOMAIN,
+    orgName: e.ORG_NAME,
+    resolutionWebhookUrl: e.RESOLUTION_WEBHOOK_URL,
+    webhook: { secret: e.WEBHOOK_SECRET, timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS, retryBudgetSeconds: e.WEBHOOK_RETRY_BUDGET_SECONDS },
+    googleRequests: { maxPerMinute: e.GOOGLE_MAX_REQUESTS_PER_MINUTE, timeoutSeconds: e.GOOGLE_TIMEOUT_SECONDS },
+    ingestToken: e.INGEST_TOKEN,
+    fleet: e.FLEET_URL && e.FLEET_API_TOKEN ? { url: stripTrailingSlash(e.FLEET_URL), apiToken: e.FLEET_API_TOKEN } : undefined,
+    pollIntervalSeconds: e.POLL_INTERVAL_SECONDS,
+    pushHorizonDays: e.PUSH_HORIZON_DAYS,
+    channelTtlSeconds: e.CHANNEL_TTL_SECONDS,
+    logLevel: e.LOG_LEVEL,
+    scheduling: defaultSchedulingRules,
+  };
+}
+
+function redactIfSecret(variable: string, value: string): string {
+  return /TOKEN|SECRET|KEY/.test(variable) ? '<redacted>' : value;
+}
+
+function stripTrailingSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+function withTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}

@@ -1,0 +1,11 @@
+import type { FastifyInstance } from 'fastify';
+import type { HttpDeps } from './http-deps';
+
+/** `GET /healthz` (the process is up) and `GET /readyz` (Redis answers and the workers run). */
+export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const r = await deps.ready();
+    return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
+  });
+}

@@ -1,0 +1,69 @@
+import { STATUS_CODES } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { HttpError } from './errors';
+import { googleRoutes } from './google-routes';
+import { healthRoutes } from './health-routes';
+import type { HttpDeps } from './http-deps';
+import { ingestRoutes } from './ingest-routes';
+import { remediationRoutes } from './remediation-routes';
+
+export type { HttpDeps } from './http-deps';
+
+/** How a 400 names the request body as a whole (the field of an error that is not about one field). */
+const BODY_FIELD = '(body)';
+
+/** Largest accepted ingest body (a Fleet webhook for thousands of hosts fits). */
+export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+/**
+ * The HTTP layer: validates, authenticates and enqueues. It holds no business logic; the workers do the work.
+ */
+export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({
+    // Per-request logs stay quiet (warn); routes log what they accepted, services what happened to whom.
+    loggerInstance: deps.logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+    // Node's default: shutdown never waits long on a client's idle keep-alive connection.
+    keepAliveTimeout: 5000,
+  });
+
+  // Google push notifications carry `Content-Type: application/json; utf-8` with an empty body.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new HttpError(400, 'INVALID_JSON', `${BODY_FIELD}: is not valid JSON`, BODY_FIELD), undefined);
+    }
+  });
+
+  app.setErrorHandler((error, req, reply) => {
+    const err = error as Error & { statusCode?: number; code?: string };
+    if (err instanceof HttpError) {
+      return reply.status(err.statusCode).send(errorBody(err.statusCode, err.code, err.message, err.field));
+    }
+    const status = err.statusCode;
+    if (status && status >= 400 && status < 500) {
+      // Fastify's own client errors: 413 body too large, 415 media type, bad JSON…
+      return reply.status(status).send(errorBody(status, err.code ?? 'BAD_REQUEST', err.message));
+    }
+    req.log.error({ err, url: req.url }, 'request failed');
+    return reply.status(500).send(errorBody(500, 'INTERNAL', 'internal error'));
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send(errorBody(404, 'NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]}`)),
+  );
+
+  ingestRoutes(app, deps);
+  remediationRoutes(app, deps);
+  googleRoutes(app, deps);
+  healthRoutes(app, deps);
+
+  return app;
+}
+
+function errorBody(statusCode: number, code: string, message: string, field?: string) {
+  return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message, ...(field ? { field } : {}) };
+}

@@ -1,0 +1,158 @@
+import { createHash } from 'node:crypto';
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { Remediation } from '../domain/remediation';
+import { eventKey, type PolicyEvent } from '../ingest/policy-event';
+import type { Clock } from '../lib/clock';
+import type { Logger } from '../lib/logger';
+import type { JobScheduler } from '../services/ports';
+import type { FireRequest } from '../services/fire-service';
+import type { DeliveryRef } from '../services/ports';
+import { QUEUE } from './queue-names';
+
+/** Booking wake-ups arriving within this window are merged into one job, so one freeBusy serves many owners. */
+export const BOOKING_COALESCE_MS = 150;
+/** Push notifications for one calendar arriving within this window cause one sync. */
+export const SYNC_COALESCE_MS = 250;
+
+const KEEP: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
+  // Completed jobs are kept a week so a re-sent event (same job id) is not processed twice.
+  removeOnComplete: { age: 7 * 24 * 3600, count: 50_000 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+/**
+ * Fire and delivery jobs. Webhook retries do not use these attempts: the worker moves the job back to `delayed`
+ * as the delivery policy says (Retry-After, budget). These attempts cover the job itself failing (Redis blips).
+ */
+const DELIVERY_JOB: Pick<JobsOptions, 'attempts' | 'backoff'> = { attempts: 10, backoff: { type: 'exponential', delay: 2000 } };
+
+/** The job system: BullMQ queues behind the JobScheduler port, plus ingest enqueueing. */
+export class BullmqScheduler implements JobScheduler {
+  readonly policyEvents: Queue;
+  readonly bookings: Queue;
+  readonly fires: Queue;
+  readonly calendarSync: Queue;
+  readonly calendarWatch: Queue;
+
+  constructor(
+    connection: ConnectionOptions,
+    prefix: string,
+    private readonly clock: Clock,
+    logger?: Logger,
+  ) {
+    this.policyEvents = new Queue(QUEUE.policyEvents, { connection, prefix });
+    this.bookings = new Queue(QUEUE.bookings, { connection, prefix });
+    this.fires = new Queue(QUEUE.fires, { connection, prefix });
+    this.calendarSync = new Queue(QUEUE.calendarSync, { connection, prefix });
+    this.calendarWatch = new Queue(QUEUE.calendarWatch, { connection, prefix });
+    // A queue without an 'error' listener would crash the process when Redis goes away; callers see failed adds.
+    for (const q of this.queues) {
+      q.on('error', (err) => logger?.warn({ queue: q.name, err: err.message }, 'queue connection error'));
+    }
+  }
+
+  /** Enqueues validated events; the job id is derived from the event, so the same event twice is one job. */
+  async enqueuePolicyEvents(events: PolicyEvent[]): Promise<void> {
+    await this.policyEvents.addBulk(
+      events.map((e) => ({
+        name: e.type,
+        data: e,
+        opts: { ...KEEP, jobId: policyEventJobId(e), attempts: 8, backoff: { type: 'exponential', delay: 1000 } },
+      })),
+    );
+  }
+
+  async requestBooking(): Promise<void> {
+    await this.bookings.add(
+      'book-pending',
+      {},
+      {
+        delay: BOOKING_COALESCE_MS + 50,
+        deduplication: { id: 'book-pending', ttl: BOOKING_COALESCE_MS },
+        removeOnComplete: true,
+        removeOnFail: { count: 100 },
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 1000 },
+      },
+    );
+  }
+
+  /** A safety net: pending bookings (deferred retries, expired leases of crashed daemons) are swept every 10 s. */
+  async startBookingSweep(everyMs = 10_000): Promise<void> {
+    await this.bookings.upsertJobScheduler('booking-sweep', { every: everyMs }, { name: 'book-pending', opts: { removeOnComplete: true, removeOnFail: { count: 100 } } });
+  }
+
+  async scheduleFire(r: Remediation): Promise<void> {
+    if (!r.start) return;
+    const req: FireRequest = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start };
+    const startMs = Date.parse(r.start);
+    await this.fires.add('fire', req, {
+      ...KEEP,
+      jobId: `fire-${r.id}-${r.bookingNumber}-${startMs}`,
+      delay: Math.max(0, startMs - this.clock.now()),
+      ...DELIVERY_JOB,
+    });
+  }
+
+  /** A redelivery: one job per delivery number (a repeated request cannot enqueue it twice). */
+  async enqueueDelivery(ref: DeliveryRef): Promise<void> {
+    await this.fires.add('deliver', ref, { ...KEEP, jobId: `deliver-${ref.remediationId}-${ref.deliveryNumber}`, ...DELIVERY_JOB });
+  }
+
+  /** One sync per owner for a burst of notifications: requests within the window share one job. */
+  async requestSync(owner: string): Promise<void> {
+    await this.calendarSync.add(
+      'sync',
+      { owner },
+      {
+        delay: SYNC_COALESCE_MS + 50,
+        deduplication: { id: `sync-${hashId(owner)}`, ttl: SYNC_COALESCE_MS },
+        removeOnComplete: true,
+        removeOnFail: { count: 1000 },
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 1000 },
+      },
+    );
+  }
+
+  async requestChannelMaintenance(): Promise<void> {
+    await this.calendarWatch.add(
+      'maintain-channels',
+      {},
+      {
+        delay: 100,
+        deduplication: { id: 'maintain-channels', ttl: 50 },
+        removeOnComplete: true,
+        removeOnFail: { count: 100 },
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 1000 },
+      },
+    );
+  }
+
+  /** The repeating watch tick (channel upkeep, then the poll); it runs on one daemon at a time. */
+  async startWatchSchedule(everyMs: number): Promise<void> {
+    await this.calendarWatch.upsertJobScheduler(
+      'watch-tick',
+      { every: everyMs },
+      { name: 'watch-tick', opts: { removeOnComplete: true, removeOnFail: { count: 100 } } },
+    );
+  }
+
+  private get queues(): Queue[] {
+    return [this.policyEvents, this.bookings, this.fires, this.calendarSync, this.calendarWatch];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.queues.map((q) => q.close()));
+  }
+}
+
+export function policyEventJobId(e: PolicyEvent): string {
+  return `ev-${hashId(eventKey(e))}`;
+}
+
+/** Job ids may not hold ':' and should not carry emails: a short hash does. */
+function hashId(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}

@@ -1,0 +1,127 @@
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { policyEventSchema, describeIssue } from '../ingest/policy-event';
+import type { Logger } from '../lib/logger';
+import type { BookingService } from '../services/booking-service';
+import type { DeliveryRef } from '../services/delivery-service';
+import type { FireRequest, FireService } from '../services/fire-service';
+import type { RemediationService } from '../services/remediation-service';
+import type { CalendarWatchService } from '../services/calendar-watch-service';
+import { QUEUE } from './queue-names';
+
+/** How often a worker checks for jobs whose worker died, and how long a job lock lasts without renewal. */
+const STALLED_CHECK_MS = 15_000;
+const LOCK_MS = 15_000;
+/** How many times one job may be recovered from a dead worker before it is failed. */
+const MAX_STALLED = 10;
+
+export interface WorkerServices {
+  remediations: RemediationService;
+  bookings: BookingService;
+  fires: FireService;
+  watch: CalendarWatchService;
+}
+
+/** How often a fire/delivery job may be taken over from a dead worker before BullMQ fails it. */
+const FIRE_MAX_STALLED = 20;
+
+/** BullMQ workers: they only unpack jobs and call the services. */
+export class Workers {
+  private readonly workers: Worker[];
+
+  constructor(connection: ConnectionOptions, prefix: string, services: WorkerServices, private readonly logger: Logger) {
+    // A job whose daemon was killed is taken up again by another worker after at most ~2 × STALLED_CHECK_MS, and
+    // may be recovered many times (BullMQ's default is once): a policy event must never be lost to two crashes.
+    const common = { connection, prefix, autorun: false, maxStalledCount: MAX_STALLED, lockDuration: LOCK_MS, stalledInterval: STALLED_CHECK_MS };
+    this.workers = [
+      new Worker(QUEUE.policyEvents, (job) => this.policyEvent(services, job), { ...common, concurrency: 8 }),
+      new Worker(QUEUE.bookings, () => this.bookPending(services), { ...common, concurrency: 1 }),
+      // A daemon killed mid-delivery leaves its job stalled: another worker (or the restarted daemon) takes it
+      // up again, with the same webhook-id; allow that more than BullMQ's default once.
+      new Worker(QUEUE.fires, (job: Job<FireRequest | DeliveryRef>, token?: string) => this.fire(services, job, token), {
+        ...common,
+        concurrency: 16,
+        maxStalledCount: FIRE_MAX_STALLED,
+      }),
+      new Worker(QUEUE.calendarSync, (job: Job<{ owner: string }>) => this.sync(services, job), { ...common, concurrency: 8 }),
+      new Worker(QUEUE.calendarWatch, (job) => this.watch(services, job), { ...common, concurrency: 1 }),
+    ];
+    for (const w of this.workers) {
+      w.on('failed', (job, err) =>
+        this.logger.warn({ queue: w.name, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'),
+      );
+      w.on('error', (err) => this.logger.error({ queue: w.name, err: err.message }, 'worker error'));
+    }
+  }
+
+  start(): void {
+    for (const w of this.workers) void w.run();
+  }
+
+  get running(): boolean {
+    return this.workers.every((w) => w.isRunning());
+  }
+
+  /** Stops taking jobs and waits for active ones to finish. */
+  /**
+   * Stops taking jobs and lets active ones finish for up to `graceMs`; past that, closes by force: the unfinished
+   * jobs are handed back (stalled) and another worker, or this daemon's restart, takes them up.
+   */
+  async close(graceMs = 20_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = Promise.all(this.workers.map((w) => w.close())).then(() => 'closed' as const);
+    const late = new Promise<'late'>((r) => {
+      timer = setTimeout(() => r('late'), graceMs);
+    });
+    const outcome = await Promise.race([graceful, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') {
+      this.logger.warn({ graceMs }, 'active jobs did not finish in time: handing them back');
+      await Promise.all(this.workers.map((w) => w.close(true)));
+    }
+  }
+
+  private async policyEvent(services: WorkerServices, job: Job): Promise<void> {
+    const parsed = policyEventSchema.safeParse(job.data);
+    if (!parsed.success) {
+      const { field, message } = describeIssue(parsed.error);
+      this.logger.error({ job: job.id, field, message }, 'invalid policy event on the queue: dropped');
+      throw new UnrecoverableError(`invalid policy event: ${field}: ${message}`);
+    }
+    if (job.name !== parsed.data.type) {
+      throw new UnrecoverableError(`job name ${job.name} does not match event type ${parsed.data.type}`);
+    }
+    await services.remediations.handle(parsed.data);
+  }
+
+  private async bookPending(services: WorkerServices): Promise<void> {
+    // A full batch of 50 was taken: there may be more due.
+    let round;
+    do round = await services.bookings.bookPending();
+    while (round.more);
+  }
+
+  /**
+   * `fire` at a window's start, `deliver` for a redelivery. A delivery to retry goes back to `delayed` for the
+   * delay the delivery policy chose (Retry-After, backoff, budget); the job keeps its id and attempts.
+   */
+  private async fire(services: WorkerServices, job: Job<FireRequest | DeliveryRef>, token: string | undefined): Promise<void> {
+    const outcome =
+      job.name === 'deliver' ? await services.fires.deliver(job.data as DeliveryRef) : await services.fires.fire(job.data as FireRequest);
+    if (outcome.kind !== 'retry') return;
+    await job.moveToDelayed(Date.now() + outcome.delayMs, token);
+    throw new DelayedError();
+  }
+
+  private async sync(services: WorkerServices, job: Job<{ owner: string }>): Promise<void> {
+    const result = await services.watch.syncOwner(job.data.owner);
+    this.logger.debug({ owner: job.data.owner, ...result }, 'calendar synced');
+  }
+
+  private async watch(services: WorkerServices, job: Job): Promise<void> {
+    const round = await services.watch.maintainChannels();
+    if (round.opened + round.renewed + round.stopped > 0) this.logger.info(round, 'push channels maintained');
+    if (job.name !== 'watch-tick') return;
+    const due = await services.watch.pollDue();
+    if (due.length > 0) this.logger.debug({ owners: due.length }, 'poll: calendars due for a sync');
+  }
+}

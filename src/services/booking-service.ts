@@ -1,0 +1,283 @@
+import { buildEventDescription, EVENT_SUMMARY } from '../domain/event-text';
+import { eventIdFor } from '../domain/event-id';
+import { isoInZone, resolveTimeZone } from '../domain/time-zone';
+import { chooseSlot, instantOf, nextBookingDay, queryRange, type BookingDay, type SlotChoice } from '../domain/slot-search';
+import { rebookDay } from '../domain/reschedule-rules';
+import type { Remediation } from '../domain/remediation';
+import { OwnerUnavailableError, type CalendarEvent, type OwnerAvailability } from '../ports/calendar';
+import { lockNameFor, type ServiceDeps } from './ports';
+import type { RemediationService } from './remediation-service';
+
+/** Google's limit of calendars per freeBusy request. */
+export const FREEBUSY_BATCH = 50;
+/** Time zones are re-read daily; an unreadable one is retried after an hour. */
+const TZ_TTL_SECONDS = 24 * 3600;
+const TZ_FALLBACK_TTL_SECONDS = 3600;
+/** A booking that could not be made is retried after this long (doubling up to the cap). */
+const RETRY_BASE_MS = 30_000;
+const RETRY_CAP_MS = 30 * 60_000;
+
+/** A replica books the pending remediations it claimed alone for up to this long (it releases them when done); if it dies, they are next in line again after. */
+const BOOKING_LEASE_MS = 20_000;
+
+/** The private extended property that marks an event as ours. */
+export const OWNED_BY_PROPERTY = 'maintenanceWindowsRemediation';
+
+interface Plan {
+  r: Remediation;
+  email: string;
+  zone: string;
+  day: BookingDay;
+}
+
+export interface BookingRound {
+  booked: number;
+  deferred: number;
+  /** Due pending bookings left (more than one batch was waiting). */
+  more: boolean;
+}
+
+/**
+ * Books pending remediations: for up to 50 owners at once, reads their time zones (cached), asks freeBusy in one
+ * request, picks each owner's first free slot and inserts the event under an id derived from the remediation
+ * (a retried insert answers 409 and we adopt the existing event: never two events for one booking).
+ */
+export class BookingService {
+  private readonly attempts = new Map<string, number>();
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly remediations: RemediationService,
+  ) {}
+
+  async bookPending(): Promise<BookingRound> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    const ids = await store.claimPendingBookings(FREEBUSY_BATCH, now, BOOKING_LEASE_MS);
+    const round: BookingRound = { booked: 0, deferred: 0, more: false };
+    if (ids.length === 0) return round;
+    try {
+      await this.bookClaimed(ids, now, round);
+    } finally {
+      await store.releaseBookingLeases(ids);
+    }
+    round.more = ids.length === FREEBUSY_BATCH;
+    return round;
+  }
+
+  /** Books the claimed remediations that are still pending: one freeBusy, then one insert per owner. */
+  private async bookClaimed(ids: string[], now: number, round: BookingRound): Promise<void> {
+    const { store } = this.deps;
+    const found = await store.getMany(ids);
+    const pending: Remediation[] = [];
+    for (const id of ids) {
+      const r = found.find((x) => x.id === id);
+      if (r && r.status === 'pending' && r.email) pending.push(r);
+      else await store.removePendingBooking(id);
+    }
+    const plans = (await Promise.all(pending.map((r) => this.plan(r, now)))).filter((p): p is Plan => p !== null);
+    if (plans.length > 0) {
+      const availability = await this.availability(plans);
+      if (availability) {
+        for (const plan of plans) {
+          if (await this.book(plan, availability.get(plan.email), now)) round.booked++;
+          else round.deferred++;
+        }
+      }
+    }
+  }
+
+  /** Time zone and day for one remediation; null if the owner turned out to be unavailable. */
+  private async plan(r: Remediation, now: number): Promise<Plan | null> {
+    const email = r.email as string;
+    try {
+      const zone = await this.timeZoneOf(email);
+      const day =
+        r.rebookCount > 0 && r.originalDate
+          ? rebookDay(r.originalDate, r.rebookCount, now, zone, this.deps.settings.scheduling)
+          : nextBookingDay(now, zone, this.deps.settings.scheduling);
+      return { r, email, zone, day };
+    } catch (err) {
+      await this.handleFailure(r, err);
+      return null;
+    }
+  }
+
+  private async timeZoneOf(email: string): Promise<string> {
+    const { store, calendar, settings, logger } = this.deps;
+    const cached = await store.cachedTimeZone(email);
+    if (cached) return cached;
+    const setting = await calendar.getTimeZone(email);
+    const resolved = resolveTimeZone(setting, settings.scheduling.fallbackTimeZone);
+    if (resolved.usedFallback) {
+      logger.warn({ owner: email, reason: resolved.reason, fallback: resolved.zone }, 'calendar time zone unreadable: using the fallback');
+    }
+    await store.cacheTimeZone(email, resolved.zone, resolved.usedFallback ? TZ_FALLBACK_TTL_SECONDS : TZ_TTL_SECONDS);
+    return resolved.zone;
+  }
+
+  /** One freeBusy request for every planned owner. An owner whose token fails is taken out and the rest retried. */
+  private async availability(plans: Plan[]): Promise<Map<string, OwnerAvailability> | null> {
+    let remaining = plans;
+    while (remaining.length > 0) {
+      const range = queryRange(remaining.map((p) => p.day));
+      try {
+        return await this.deps.calendar.freeBusy(
+          remaining.map((p) => p.email),
+          range.timeMin,
+          range.timeMax,
+        );
+      } catch (err) {
+        if (err instanceof OwnerUnavailableError) {
+          const gone = remaining.filter((p) => p.email === err.owner);
+          if (gone.length === 0) throw err;
+          for (const p of gone) await this.handleFailure(p.r, err);
+          remaining = remaining.filter((p) => p.email !== err.owner);
+          continue;
+        }
+        for (const p of remaining) await this.handleFailure(p.r, err);
+        return null;
+      }
+    }
+    return null;
+  }
+
+  private async book(plan: Plan, availability: OwnerAvailability | undefined, now: number): Promise<boolean> {
+    const { r, email, zone, day } = plan;
+    const rules = this.deps.settings.scheduling;
+    if (!availability || availability.kind === 'unknown') {
+      // notFound may mean the owner left (freeBusy is asked as another owner): their own token tells.
+      if (availability?.reason.includes('notFound')) {
+        try {
+          await this.deps.calendar.getTimeZone(email);
+        } catch (err) {
+          await this.handleFailure(r, err);
+          return false;
+        }
+      }
+      await this.handleFailure(r, new Error(`free/busy of ${email} unknown: ${availability?.reason ?? 'missing from the answer'}`));
+      return false;
+    }
+    const choice: SlotChoice =
+      chooseSlot(day, availability.busy, now, rules) ??
+      // The day ran out between planning and choosing: the same weekday next week.
+      (chooseSlot(nextBookingDay(Date.parse(day.windowEnd), zone, rules), [], now, rules) as SlotChoice);
+    const eventId = eventIdFor(r.id, r.bookingNumber);
+    try {
+      const event = await this.deps.calendar.insertEvent(email, {
+        id: eventId,
+        start: choice.slot.start,
+        end: choice.slot.end,
+        timeZone: zone,
+        summary: EVENT_SUMMARY,
+        description: buildEventDescription({
+          orgName: this.deps.settings.orgName,
+          hostDisplayName: r.host.displayName,
+          policies: r.policies,
+          onlyTimeLeft: choice.onlyTimeLeft,
+        }),
+        privateProperties: { [OWNED_BY_PROPERTY]: r.id, bookingNumber: String(r.bookingNumber) },
+      });
+      if (event.status === 'cancelled') {
+        // 409 on an id an earlier attempt inserted and the owner has deleted since: that id is spent.
+        await this.skipSpentEventId(r);
+        return false;
+      }
+      return await this.commit(r, plan, choice, event);
+    } catch (err) {
+      await this.handleFailure(r, err);
+      return false;
+    }
+  }
+
+  /** Records the booking and schedules the fire; if the remediation moved on meanwhile, undoes the insert. */
+  private async commit(r: Remediation, plan: Plan, choice: SlotChoice, event: CalendarEvent): Promise<boolean> {
+    const { store, clock, logger, scheduler, calendar } = this.deps;
+    const result = await store.withOwnerLock(lockNameFor(r), async () => {
+      const current = await store.get(r.id);
+      if (current && current.status === 'booked' && current.calendarEventId === event.id) return { kind: 'already' as const, r: current };
+      if (!current || current.status !== 'pending' || current.bookingNumber !== r.bookingNumber) return { kind: 'stale' as const };
+      // An adopted event (409: inserted by an earlier attempt) keeps the times it was inserted with.
+      const start = event.start.dateTime ? isoInZone(instantOf(event.start.dateTime), plan.zone) : choice.slot.start;
+      const end = event.end.dateTime ? isoInZone(instantOf(event.end.dateTime), plan.zone) : choice.slot.end;
+      Object.assign(current, {
+        status: 'booked',
+        reason: choice.onlyTimeLeft ? 'the day was full: booked in the last slot' : undefined,
+        start,
+        end,
+        timeZone: plan.zone,
+        calendarEventId: event.id,
+        onlyTimeLeft: choice.onlyTimeLeft,
+        originalDate: current.originalDate ?? plan.day.date,
+        updatedAt: new Date(clock.now()).toISOString(),
+      } satisfies Partial<Remediation>);
+      await store.save(current, { pending: false });
+      return { kind: 'booked' as const, r: current };
+    });
+    if (result.kind === 'stale') {
+      await calendar.deleteEvent(plan.email, event.id);
+      await store.removePendingBooking(r.id);
+      logger.info({ remediation: r.id, owner: plan.email, event: event.id }, 'remediation changed while booking: event withdrawn');
+      return false;
+    }
+    this.attempts.delete(r.id);
+    await scheduler.scheduleFire(result.r);
+    await scheduler.requestChannelMaintenance();
+    if (result.kind === 'booked') {
+      logger.info(
+        {
+          remediation: r.id,
+          host: r.host.id,
+          owner: plan.email,
+          event: event.id,
+          start: result.r.start,
+          zone: plan.zone,
+          onlyTimeLeft: choice.onlyTimeLeft,
+        },
+        'maintenance window booked',
+      );
+    }
+    return true;
+  }
+
+  /** The next attempt books under a fresh event id (booking number + 1), right away. */
+  private async skipSpentEventId(r: Remediation): Promise<void> {
+    const { store, clock, logger, scheduler } = this.deps;
+    await store.withOwnerLock(lockNameFor(r), async () => {
+      const current = await store.get(r.id);
+      if (!current || current.status !== 'pending' || current.bookingNumber !== r.bookingNumber) return;
+      current.bookingNumber += 1;
+      current.updatedAt = new Date(clock.now()).toISOString();
+      await store.save(current);
+    });
+    logger.info({ remediation: r.id, owner: r.email }, 'event id already used by a deleted event: booking under a new one');
+    await scheduler.requestBooking();
+  }
+
+  /** An owner who cannot be impersonated any more is unassigned; anything else is retried later with backoff. */
+  private async handleFailure(r: Remediation, err: unknown): Promise<void> {
+    const { store, clock, logger } = this.deps;
+    if (err instanceof OwnerUnavailableError) {
+      await store.withOwnerLock(lockNameFor(r), async () => {
+        const current = await store.get(r.id);
+        if (!current || current.status !== 'pending') return;
+        // Frees the owner; their queued hosts will meet the same error and be unassigned in turn.
+        await this.remediations.close(current, 'unassigned', err.message);
+      });
+      logger.warn({ remediation: r.id, owner: r.email, reason: err.reason }, 'owner calendar unavailable: remediation unassigned');
+      return;
+    }
+    const attempt = (this.attempts.get(r.id) ?? 0) + 1;
+    this.attempts.set(r.id, attempt);
+    const delay = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
+    const message = err instanceof Error ? err.message : String(err);
+    await store.withOwnerLock(lockNameFor(r), async () => {
+      const current = await store.get(r.id);
+      if (!current || current.status !== 'pending') return;
+      current.reason = `booking failed, retrying: ${message}`;
+      await store.save(current);
+      await store.deferPendingBooking(current.id, clock.now() + delay);
+    });
+    logger.warn({ remediation: r.id, owner: r.email, attempt, retryInMs: delay, err: message }, 'booking failed: will retry');
+  }
+}

@@ -1,0 +1,119 @@
+import { DateTime } from 'luxon';
+import { resolutionPayload, type Remediation } from '../domain/remediation';
+import { DeliveryService, type DeliveryOutcome, type DeliveryRef, type DeliverySettings, type RedeliverResult } from './delivery-service';
+import { lockNameFor, type ServiceDeps } from './ports';
+import type { RemediationService } from './remediation-service';
+import type { RescheduleService } from './reschedule-service';
+
+/** Identifies one window to fire: a booking of a remediation at a start time. */
+export interface FireRequest {
+  remediationId: string;
+  bookingNumber: number;
+  start: string;
+}
+
+/**
+ * Fires a maintenance window at its start: fixes Fleet's resolution payload (every policy of the host still
+ * failing) as delivery 1 and delivers it (see DeliveryService). A window fires once: only the job for the
+ * remediation's current booking and start may claim it, and the claim (booked → firing) happens under the
+ * owner's lock. The window has passed once it fires: the owner is handed over to their next host right away,
+ * whatever becomes of the delivery.
+ */
+export class FireService {
+  private readonly delivery: DeliveryService;
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly remediations: RemediationService,
+    private readonly reschedule: RescheduleService,
+    settings: DeliverySettings = {},
+  ) {
+    this.delivery = new DeliveryService(deps, remediations, settings);
+  }
+
+  /** The job at the window's start; a re-run (retry, stalled job after a crash) continues delivery 1. */
+  async fire(req: FireRequest): Promise<DeliveryOutcome> {
+    const { logger } = this.deps;
+    if (!(await this.stillThere(req))) return { kind: 'skipped', why: 'the window changed' };
+    const claimed = await this.claim(req);
+    if (!claimed) {
+      logger.debug({ remediation: req.remediationId, start: req.start }, 'fire skipped: window no longer current');
+      return { kind: 'skipped', why: 'window no longer current' };
+    }
+    return this.delivery.attempt({ remediationId: claimed.id, deliveryNumber: 1 });
+  }
+
+  /** One attempt of a redelivery's job. */
+  deliver(ref: DeliveryRef): Promise<DeliveryOutcome> {
+    return this.delivery.attempt(ref);
+  }
+
+  /** Same payload, new delivery (new webhook-id); see DeliveryService.redeliver. */
+  redeliver(id: string): Promise<RedeliverResult> {
+    return this.delivery.redeliver(id);
+  }
+
+  /**
+   * One read of the event right before firing: if the owner moved or deleted it and the notification was lost,
+   * the change is applied now (follow or rebook) instead of firing at a time the owner gave up.
+   */
+  private async stillThere(req: FireRequest): Promise<boolean> {
+    const { store, calendar, logger } = this.deps;
+    const r = await store.get(req.remediationId);
+    if (!r || r.status !== 'booked' || r.start !== req.start || r.bookingNumber !== req.bookingNumber) return true; // claim decides
+    if (!r.email || !r.calendarEventId) return true;
+    let observed;
+    try {
+      observed = await calendar.getEvent(r.email, r.calendarEventId);
+    } catch (err) {
+      // Google unreachable at the start: fire on what we know rather than miss the window.
+      logger.warn({ remediation: r.id, owner: r.email, err: (err as Error).message }, 'could not re-read the event before firing');
+      return true;
+    }
+    const verdict = await this.reschedule.apply(r, observed);
+    if (verdict.kind === 'unchanged') return true;
+    logger.info({ remediation: r.id, owner: r.email, verdict: verdict.kind }, 'the window changed before its start: not firing now');
+    return false;
+  }
+
+  /**
+   * booked → firing for the current booking only, with delivery 1 (the payload fixed now) and the owner handed
+   * over; a re-run of the same job finds it already firing and continues.
+   */
+  private async claim(req: FireRequest): Promise<Remediation | null> {
+    const { store, clock, logger } = this.deps;
+    const r = await store.get(req.remediationId);
+    if (!r) return null;
+    const claimed = await store.withOwnerLock(lockNameFor(r), async () => {
+      const current = await store.get(req.remediationId);
+      if (!current || current.bookingNumber !== req.bookingNumber || current.start !== req.start) return null;
+      if (current.status === 'firing' && current.delivery?.number === 1) return { r: current, fresh: false };
+      if (current.status !== 'booked') return null;
+      const firedAt = clock.now();
+      const payload = resolutionPayload(current, DateTime.fromMillis(firedAt, { zone: current.timeZone ?? 'UTC' }).toISO() as string);
+      current.status = 'firing';
+      current.firedAt = new Date(firedAt).toISOString();
+      current.updatedAt = current.firedAt;
+      current.delivery = this.delivery.newDelivery(current, 1, JSON.stringify(payload));
+      // The window has passed: the claim and the owner's hand-over are one transaction.
+      await this.remediations.saveAndHandOver(current, {});
+      return { r: current, fresh: true };
+    });
+    if (!claimed?.fresh) return claimed?.r ?? null;
+    const c = claimed.r;
+    logger.info(
+      {
+        remediation: c.id,
+        host: c.host.id,
+        owner: c.email,
+        start: req.start,
+        lateMs: Date.parse(c.firedAt ?? req.start) - Date.parse(req.start),
+        webhookId: c.delivery?.webhookId,
+        policies: c.policies.map((p) => p.id),
+      },
+      'maintenance window fired: delivering the resolution webhook',
+    );
+    await this.deps.scheduler.requestChannelMaintenance();
+    return c;
+  }
+}

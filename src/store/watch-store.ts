@@ -1,0 +1,84 @@
+import type { Redis } from 'ioredis';
+
+/** A push channel we opened on one owner's calendar. */
+export interface ChannelRecord {
+  channelId: string;
+  resourceId: string;
+  owner: string;
+  /** Random secret every notification must carry (X-Goog-Channel-Token). */
+  token: string;
+  /** Epoch ms. */
+  expiration: number;
+}
+
+/**
+ * Calendar-watching state, under the same prefix as the remediations:
+ *
+ *   {mw}:channel:<channelId>          channel JSON (every channel we opened and have not stopped)
+ *   {mw}:owner:<email>:channel        id of the owner's current channel (the newest)
+ *   {mw}:channels                     zset of channel ids by expiration
+ *   {mw}:owner:<email>:sync-token     the calendar's incremental-sync token
+ *   {mw}:owner:<email>:synced-at      epoch ms of the last sync
+ *
+ * It survives restarts: a restarted daemon keeps verifying and renewing the channels it opened.
+ */
+export class WatchStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(...parts: string[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+
+  async saveChannel(c: ChannelRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.key('channel', c.channelId), JSON.stringify(c))
+      .zadd(this.key('channels'), c.expiration, c.channelId)
+      .set(this.key('owner', c.owner, 'channel'), c.channelId)
+      .exec();
+  }
+
+  async channel(channelId: string): Promise<ChannelRecord | null> {
+    const raw = await this.redis.get(this.key('channel', channelId));
+    return raw ? (JSON.parse(raw) as ChannelRecord) : null;
+  }
+
+  async currentChannel(owner: string): Promise<ChannelRecord | null> {
+    const id = await this.redis.get(this.key('owner', owner, 'channel'));
+    return id ? this.channel(id) : null;
+  }
+
+  /** Forgets a channel (after channels.stop, or once expired); the owner's pointer only if it still names it. */
+  async removeChannel(c: ChannelRecord): Promise<void> {
+    await this.redis.multi().del(this.key('channel', c.channelId)).zrem(this.key('channels'), c.channelId).exec();
+    const current = await this.redis.get(this.key('owner', c.owner, 'channel'));
+    if (current === c.channelId) await this.redis.del(this.key('owner', c.owner, 'channel'));
+  }
+
+  async allChannels(): Promise<ChannelRecord[]> {
+    const ids = await this.redis.zrange(this.key('channels'), '0', '-1');
+    if (ids.length === 0) return [];
+    const raws = await this.redis.mget(ids.map((id) => this.key('channel', id)));
+    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as ChannelRecord);
+  }
+
+  async syncToken(owner: string): Promise<string | null> {
+    return this.redis.get(this.key('owner', owner, 'sync-token'));
+  }
+
+  async setSyncToken(owner: string, token: string | null): Promise<void> {
+    if (token) await this.redis.set(this.key('owner', owner, 'sync-token'), token);
+    else await this.redis.del(this.key('owner', owner, 'sync-token'));
+  }
+
+  async lastSync(owner: string): Promise<number> {
+    return Number((await this.redis.get(this.key('owner', owner, 'synced-at'))) ?? 0);
+  }
+
+  async markSynced(owner: string, at: number): Promise<void> {
+    await this.redis.set(this.key('owner', owner, 'synced-at'), String(at));
+  }
+}

@@ -1,0 +1,128 @@
+import { DaemonClient, policyEvent } from '../support/daemon-client';
+import { startTestEnv, type TestEnv } from '../support/test-app';
+import { TestClock } from '../support/test-clock';
+import { waitFor } from '../support/wait';
+
+const MONDAY_NOON = '2026-11-23T12:00:00Z';
+
+describe('remediation lifecycle: one host per owner, passing cancels, firing at the start', () => {
+  const clock = new TestClock(MONDAY_NOON);
+  let env: TestEnv;
+  let daemon: DaemonClient;
+
+  beforeAll(async () => {
+    env = await startTestEnv({ label: 'lifecycle', clock });
+    daemon = new DaemonClient(env.url);
+  });
+  afterAll(async () => {
+    await env.stop();
+  });
+  beforeEach(() => clock.set(MONDAY_NOON));
+
+  it('books one host per owner at a time and hands over to the lowest waiting host id when it is resolved', async () => {
+    const owner = 'multi@acme.com';
+    env.emulator.addUser(owner, { timeZone: 'UTC' });
+    await daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 305, emails: [owner] }));
+    await daemon.waitForStatus(305, 'booked');
+    await daemon.post('/v1/policy-events', [
+      policyEvent('policy_failing', { id: 304, emails: [owner] }),
+      policyEvent('policy_failing', { id: 303, emails: [owner] }),
+    ]);
+    const waiting = await daemon.waitForStatus(303, 'queued');
+    expect(waiting.reason).toContain('305');
+    await daemon.waitForStatus(304, 'queued');
+    expect(env.emulator.events(owner)).toHaveLength(1);
+
+    await daemon.post('/v1/policy-events', policyEvent('policy_passing', { id: 305, emails: [owner] }));
+    await daemon.waitForStatus(305, 'resolved');
+    const next = await daemon.waitForStatus(303, 'booked');
+    expect((await daemon.remediations({ host_id: 304 }))[0].status).toBe('queued');
+    const events = env.emulator.events(owner);
+    expect(events.map((e) => e.id)).toEqual([next.calendar_event_id]);
+  });
+
+  it('keeps the window while some policies still fail and deletes the future event when all pass', async () => {
+    const owner = 'passing@acme.com';
+    env.emulator.addUser(owner, { timeZone: 'UTC' });
+    await daemon.post('/v1/policy-events', [
+      policyEvent('policy_failing', { id: 310, emails: [owner] }, { id: 1 }),
+      policyEvent('policy_failing', { id: 310, emails: [owner] }, { id: 2 }),
+    ]);
+    const booked = await waitFor(async () => {
+      const [r] = await daemon.remediations({ host_id: 310 });
+      return r?.status === 'booked' && r.policies.length === 2 ? r : null;
+    });
+    await daemon.post('/v1/policy-events', policyEvent('policy_passing', { id: 310, emails: [owner] }, { id: 1 }));
+    await waitFor(async () => (await daemon.remediations({ host_id: 310 }))[0].policies.length === 1, { what: 'policy 1 removed' });
+    expect((await daemon.remediations({ host_id: 310 }))[0].status).toBe('booked');
+    expect(env.emulator.events(owner)).toHaveLength(1);
+
+    await daemon.post('/v1/policy-events', policyEvent('policy_passing', { id: 310, emails: [owner] }, { id: 2 }));
+    await daemon.waitForStatus(310, 'resolved');
+    await waitFor(() => env.emulator.events(owner).length === 0, { what: 'event deleted' });
+    const cancelled = env.emulator.events(owner, { includeCancelled: true }).find((e) => e.id === booked.calendar_event_id);
+    expect(cancelled?.status).toBe('cancelled');
+  });
+
+  it('fires the resolution webhook at the start with exactly Fleet’s payload, then books the owner’s next host', async () => {
+    const owner = 'fire@acme.com';
+    env.emulator.addUser(owner, { timeZone: 'America/Chicago' });
+    // Two seconds before Tuesday 09:00 in Chicago: the first slot starts almost now.
+    const start = '2026-11-24T09:00:00.000-06:00';
+    clock.set(Date.parse(start) - 2000);
+    const victor = { id: 320, emails: [owner], display_name: "Victor's Virtual Machine", serial_number: 'Z5C4L7GKY0' };
+    await daemon.post('/v1/policy-events', [
+      policyEvent('policy_failing', victor, { id: 479, name: 'macOS - OS version up to date' }),
+      policyEvent('policy_failing', victor, { id: 12, name: 'Firewall enabled' }),
+    ]);
+    const booked = await daemon.waitForStatus(320, 'booked');
+    expect(booked.start).toBe(start);
+    await daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 321, emails: [owner] }));
+    await daemon.waitForStatus(321, 'queued');
+
+    const delivery = await waitFor(() => env.webhook.requests.find((r) => (r.body as { host_id?: number })?.host_id === 320), {
+      timeoutMs: 8000,
+      what: 'resolution webhook',
+    });
+    const lateMs = delivery.at - clock.realTimeOf(start);
+    expect(lateMs).toBeGreaterThanOrEqual(0);
+    expect(lateMs).toBeLessThan(1000);
+    expect(delivery.method).toBe('POST');
+    expect(delivery.url).toBe('/resolution');
+    expect(delivery.headers['content-type']).toBe('application/json');
+    const body = delivery.body as Record<string, unknown>;
+    expect(Object.keys(body)).toEqual(['timestamp', 'host_id', 'host_display_name', 'host_serial_number', 'failing_policies']);
+    expect(body).toMatchObject({
+      host_id: 320,
+      host_display_name: "Victor's Virtual Machine",
+      host_serial_number: 'Z5C4L7GKY0',
+      failing_policies: [
+        { id: 12, name: 'Firewall enabled' },
+        { id: 479, name: 'macOS - OS version up to date' },
+      ],
+    });
+    expect(body.timestamp).toMatch(/^2026-11-24T0[89]:\d\d:\d\d\.\d{3}-06:00$/);
+    await daemon.waitForStatus(320, 'fired');
+
+    // The owner is free again: host 321 is booked (the 09:00 slot is taken by the fired window).
+    const next = await daemon.waitForStatus(321, 'booked');
+    expect(next.start).toBe('2026-11-24T09:30:00.000-06:00');
+    expect(env.webhook.requests.filter((r) => (r.body as { host_id?: number })?.host_id === 320)).toHaveLength(1);
+    console.log(`firing lateness: ${lateMs} ms`);
+  });
+
+  it('books a new window when the host is still failing after its window fired', async () => {
+    const owner = 'again@acme.com';
+    env.emulator.addUser(owner, { timeZone: 'UTC' });
+    const start = '2026-11-24T09:00:00.000+00:00';
+    clock.set(Date.parse(start) - 1500);
+    await daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 330, emails: [owner] }));
+    await daemon.waitForStatus(330, 'booked');
+    await daemon.waitForStatus(330, 'fired', 8000);
+    clock.set('2026-11-25T12:00:00Z');
+    await daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 330, emails: [owner] }));
+    const again = await daemon.waitForStatus(330, 'booked');
+    expect(again.start).toBe('2026-12-01T09:00:00.000+00:00');
+    expect(await daemon.remediations({ host_id: 330 })).toHaveLength(2);
+  });
+});

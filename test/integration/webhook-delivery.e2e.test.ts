@@ -1,0 +1,201 @@
+import { randomBytes } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import type { RemediationView } from '../../src/domain/remediation';
+import { DaemonClient, policyEvent } from '../support/daemon-client';
+import { ScriptedReceiver, type ReceivedRequest } from '../support/scripted-receiver';
+import { startTestEnv, type TestEnv } from '../support/test-app';
+import { TestClock } from '../support/test-clock';
+import { waitFor } from '../support/wait';
+
+// Owners in UTC, Monday clock → the Tuesday 09:00 slot; the clock is set two seconds before it to fire quickly.
+const START = '2026-11-24T09:00:00.000+00:00';
+const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+
+/** Every request is signed over exactly its bytes (verified by the standardwebhooks package). */
+function expectSigned(req: ReceivedRequest): void {
+  expect(new Webhook(SECRET).verify(req.raw, req.headers as Record<string, string>)).toEqual(JSON.parse(req.rawBody));
+}
+
+function gaps(requests: ReceivedRequest[]): number[] {
+  return requests.slice(1).map((r, i) => r.at - requests[i].at);
+}
+
+/** Books a window for a new UTC owner starting two seconds from now; resolves once it is booked. */
+async function bookWindowNow(env: TestEnv, clock: TestClock, daemon: DaemonClient, hostId: number): Promise<string> {
+  const owner = `owner${hostId}@acme.com`;
+  env.emulator.addUser(owner, { timeZone: 'UTC' });
+  clock.set(Date.parse(START) - 2000);
+  await daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: hostId, emails: [owner] }));
+  const booked = await daemon.waitForStatus(hostId, 'booked');
+  expect(booked.start).toBe(START);
+  return owner;
+}
+
+async function latest(daemon: DaemonClient, hostId: number): Promise<RemediationView> {
+  return (await daemon.remediations({ host_id: hostId }))[0];
+}
+
+describe('resolution webhook delivery: signed, retried within the budget, stopped on 410/4xx', () => {
+  const clock = new TestClock(Date.parse(START) - 2000);
+  const receiver = new ScriptedReceiver();
+  let env: TestEnv;
+  let daemon: DaemonClient;
+
+  beforeAll(async () => {
+    await receiver.start();
+    env = await startTestEnv({
+      label: 'webhook',
+      clock,
+      env: { RESOLUTION_WEBHOOK_URL: `${receiver.url}/resolution`, WEBHOOK_SECRET: SECRET, WEBHOOK_TIMEOUT_SECONDS: '1' },
+    });
+    daemon = new DaemonClient(env.url);
+  });
+  afterAll(async () => {
+    await env.stop();
+    await receiver.close();
+  });
+
+  it('503 three times, then 200: delivered with the same webhook-id and bytes, status fired', async () => {
+    receiver.answer({ status: 503 }, { status: 503 }, { status: 503 });
+    await bookWindowNow(env, clock, daemon, 501);
+    const fired = await daemon.waitForStatus(501, 'fired', 20_000);
+    const requests = receiver.forHost(501);
+    expect(requests.map((r) => r.answer)).toEqual([{ status: 503 }, { status: 503 }, { status: 503 }, { status: 200 }]);
+    expect(new Set(requests.map((r) => r.headers['webhook-id']))).toEqual(new Set([fired.delivery?.webhook_id]));
+    expect(new Set(requests.map((r) => r.rawBody)).size).toBe(1);
+    requests.forEach(expectSigned);
+    expect(fired.delivery).toMatchObject({ number: 1, attempts: 4, last_status: 200, last_error: null });
+    expect(fired.delivery?.delivered_at).not.toBeNull();
+    // Full jitter: attempt n waits a random time up to 1 s · 2^(n-1).
+    gaps(requests).forEach((gap, i) => expect(gap).toBeLessThan(1000 * 2 ** i + 500));
+    console.log(`503×3 then 200: ${requests.length} requests, webhook-id ${fired.delivery?.webhook_id}, gaps ${gaps(requests).join(', ')} ms`);
+  });
+
+  it('honours Retry-After, and hands the owner over to their next host while the delivery is retried', async () => {
+    receiver.answer({ status: 429, headers: { 'retry-after': '3' } });
+    const owner = await bookWindowNow(env, clock, daemon, 511);
+    await daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 512, emails: [owner] }));
+    await daemon.waitForStatus(512, 'queued');
+    await waitFor(() => receiver.forHost(511).length === 1, { timeoutMs: 8000, what: 'first attempt' });
+    // The window has passed: the next host is booked while the first delivery waits for its retry.
+    const next = await daemon.waitForStatus(512, 'booked');
+    expect(next.start).toBe('2026-11-24T09:30:00.000+00:00');
+    const waiting = await latest(daemon, 511);
+    expect(waiting.status).toBe('firing');
+    expect(waiting.delivery).toMatchObject({ attempts: 1, last_status: 429, last_error: 'receiver answered 429' });
+    expect(waiting.delivery?.next_attempt_at).not.toBeNull();
+    await daemon.waitForStatus(511, 'fired', 10_000);
+    const requests = receiver.forHost(511);
+    expect(requests).toHaveLength(2);
+    const [gap] = gaps(requests);
+    expect(gap).toBeGreaterThanOrEqual(3000);
+    expect(gap).toBeLessThan(4500);
+    expect(requests[1].headers['webhook-id']).toBe(requests[0].headers['webhook-id']);
+    requests.forEach(expectSigned);
+    console.log(`Retry-After: 3 → next attempt after ${gap} ms, webhook-id ${requests[0].headers['webhook-id']}`);
+  });
+
+  it('410 Gone: delivery_failed at once, never retried', async () => {
+    receiver.answer({ status: 410 });
+    await bookWindowNow(env, clock, daemon, 521);
+    const failed = await daemon.waitForStatus(521, 'delivery_failed', 8000);
+    expect(failed.reason).toBe('resolution webhook not delivered: receiver answered 410 (the receiver is gone)');
+    expect(failed.delivery).toMatchObject({ attempts: 1, last_status: 410, next_attempt_at: null });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(receiver.forHost(521)).toHaveLength(1);
+  });
+
+  it('400: delivery_failed without a retry', async () => {
+    receiver.answer({ status: 400 });
+    await bookWindowNow(env, clock, daemon, 531);
+    const failed = await daemon.waitForStatus(531, 'delivery_failed', 8000);
+    expect(failed.delivery).toMatchObject({ attempts: 1, last_status: 400, last_error: 'receiver answered 400 (not retried)' });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(receiver.forHost(531)).toHaveLength(1);
+  });
+
+  it('a receiver that never answers times out after WEBHOOK_TIMEOUT_SECONDS and is retried', async () => {
+    receiver.answer({ hang: true }, { hang: true });
+    await bookWindowNow(env, clock, daemon, 541);
+    const fired = await daemon.waitForStatus(541, 'fired', 15_000);
+    const requests = receiver.forHost(541);
+    expect(requests.map((r) => 'hang' in r.answer)).toEqual([true, true, false]);
+    expect(new Set(requests.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    gaps(requests).forEach((gap) => expect(gap).toBeGreaterThanOrEqual(1000));
+    expect(fired.delivery).toMatchObject({ attempts: 3, last_status: 200 });
+    console.log(`timeouts: ${requests.length} requests, gaps ${gaps(requests).join(', ')} ms (1 s timeout + jitter)`);
+  });
+});
+
+describe('receiver dead past the retry budget, then redelivered', () => {
+  const INGEST_TOKEN = randomBytes(16).toString('hex');
+  const clock = new TestClock(Date.parse(START) - 2000);
+  let env: TestEnv;
+  let daemon: DaemonClient;
+  let receiver: ScriptedReceiver;
+  let port: number;
+
+  beforeAll(async () => {
+    // A port nothing listens on (yet): connection refused until the receiver is started there.
+    const probe = await new ScriptedReceiver().start();
+    port = Number(new URL(probe.url).port);
+    await probe.close();
+    env = await startTestEnv({
+      label: 'webhook-dead',
+      clock,
+      env: {
+        RESOLUTION_WEBHOOK_URL: `http://127.0.0.1:${port}/resolution`,
+        WEBHOOK_SECRET: SECRET,
+        WEBHOOK_RETRY_BUDGET_SECONDS: '3',
+        INGEST_TOKEN: INGEST_TOKEN,
+      },
+    });
+    daemon = new DaemonClient(env.url, INGEST_TOKEN);
+  });
+  afterAll(async () => {
+    await env.stop();
+    await receiver?.close();
+  });
+
+  it('ends delivery_failed with the last error in the API; redeliver sends the same bytes under a new webhook-id', async () => {
+    await bookWindowNow(env, clock, daemon, 551);
+    const booked = await latest(daemon, 551);
+    expect((await daemon.post(`/v1/remediations/${booked.id}/redeliver`, {})).status).toBe(409);
+    expect((await daemon.post('/v1/remediations/h551-99/redeliver', {})).status).toBe(404);
+
+    const failed = await daemon.waitForStatus(551, 'delivery_failed', 15_000);
+    expect(failed.delivery?.last_error).toMatch(/^receiver unreachable: .*ECONNREFUSED.*\(retry budget spent after \d+ attempts?\)$/);
+    expect(failed.reason).toBe(`resolution webhook not delivered: ${failed.delivery?.last_error}`);
+    const spentMs = Date.parse(failed.delivery?.failed_at ?? '') - Date.parse(failed.delivery?.created_at ?? '');
+    expect(spentMs).toBeLessThanOrEqual(3500);
+    console.log(`dead receiver, 3 s budget: ${failed.delivery?.attempts} attempts over ${spentMs} ms; last_error: ${failed.delivery?.last_error}`);
+
+    const firstId = failed.delivery?.webhook_id ?? '';
+    expect(firstId).toMatch(new RegExp(`^msg_${failed.id}_b\\d+_d1$`));
+    const idOf = (n: number) => firstId.replace(/_d1$/, `_d${n}`);
+    receiver = await new ScriptedReceiver().start(port);
+    // Redelivery triggers the fix: it needs the ingest token like ingest does.
+    expect((await new DaemonClient(env.url).post(`/v1/remediations/${failed.id}/redeliver`, {})).status).toBe(401);
+    expect((await new DaemonClient(env.url, 'x'.repeat(32)).post(`/v1/remediations/${failed.id}/redeliver`, {})).status).toBe(401);
+    const accepted = await daemon.post(`/v1/remediations/${failed.id}/redeliver`, {});
+    expect(accepted).toEqual({ status: 202, body: { remediation: failed.id, delivery: 2, webhook_id: idOf(2) } });
+    const fired = await daemon.waitForStatus(551, 'fired', 8000);
+    expect(fired.delivery).toMatchObject({ number: 2, webhook_id: idOf(2), attempts: 1, last_status: 200 });
+    const [first] = receiver.forHost(551);
+    expectSigned(first);
+    expect(first.headers['webhook-id']).toBe(idOf(2));
+    // The payload was fixed when the window fired, not when it was redelivered.
+    const body = JSON.parse(first.rawBody) as { timestamp: string };
+    expect(Date.parse(body.timestamp)).toBeLessThan(Date.parse(failed.delivery?.failed_at ?? ''));
+
+    // Once more: the same bytes again, under the next webhook-id.
+    expect((await daemon.post(`/v1/remediations/${failed.id}/redeliver`, {})).status).toBe(202);
+    await waitFor(() => receiver.forHost(551).length === 2, { what: 'second redelivery' });
+    await daemon.waitForStatus(551, 'fired');
+    const [, second] = receiver.forHost(551);
+    expect(second.raw.equals(first.raw)).toBe(true);
+    expect(second.headers['webhook-id']).toBe(idOf(3));
+    expectSigned(second);
+    console.log(`redelivered: ${first.headers['webhook-id']}, ${second.headers['webhook-id']}, identical ${first.raw.length}-byte bodies`);
+  });
+});

@@ -1,0 +1,57 @@
+import { ConfigError, loadConfig } from '../../src/config';
+import { defaultSchedulingRules } from '../../config/scheduling';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults on an empty environment (sandbox mode)', () => {
+    const c = loadConfig({});
+    expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', urlFromEnv: false, keyPrefix: '{mw}' });
+    expect(c.http).toEqual({ port: 8080, host: '0.0.0.0', publicUrl: 'http://localhost:8080' });
+    expect(c.google).toEqual({ mode: 'sandbox' });
+    expect(c.pollIntervalSeconds).toBe(1800);
+    expect(c.pushHorizonDays).toBe(7);
+    expect(c.scheduling).toBe(defaultSchedulingRules);
+    expect(c.fleet).toBeUndefined();
+    expect(c.googleRequests).toEqual({ maxPerMinute: 9000, timeoutSeconds: 30 });
+  });
+
+  it('derives PUBLIC_URL from PORT and reads live Google settings', () => {
+    const c = loadConfig({ PORT: '9000', GOOGLE_CREDENTIALS_FILE: '/k.json', GOOGLE_API_URL: 'http://127.0.0.1:1234', REDIS_URL: 'redis://localhost:6380/3' });
+    expect(c.http.publicUrl).toBe('http://localhost:9000');
+    expect(c.google).toEqual({ mode: 'live', credentialsFile: '/k.json', apiUrl: 'http://127.0.0.1:1234/', tokenUrl: 'https://oauth2.googleapis.com/token' });
+    expect(c.redis).toMatchObject({ url: 'redis://localhost:6380/3', urlFromEnv: true });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'redis://h:6379/abc' }, 'REDIS_URL'],
+    [{ PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
+    [{ RESOLUTION_WEBHOOK_URL: 'not a url' }, 'RESOLUTION_WEBHOOK_URL'],
+    [{ RESOLUTION_WEBHOOK_URL: 'file:///etc/passwd' }, 'RESOLUTION_WEBHOOK_URL'],
+    [{ GOOGLE_DOMAIN: 'not a domain' }, 'GOOGLE_DOMAIN'],
+    [{ POLL_INTERVAL_SECONDS: '0' }, 'POLL_INTERVAL_SECONDS'],
+    [{ PUSH_HORIZON_DAYS: '2.5' }, 'PUSH_HORIZON_DAYS'],
+    [{ INGEST_TOKEN: 'short' }, 'INGEST_TOKEN'],
+    [{ FLEET_URL: 'https://fleet.example.com' }, 'FLEET_API_TOKEN'],
+    [{ FLEET_API_TOKEN: 'abc' }, 'FLEET_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ GOOGLE_MAX_REQUESTS_PER_MINUTE: '20000' }, 'GOOGLE_MAX_REQUESTS_PER_MINUTE'],
+    [{ GOOGLE_TIMEOUT_SECONDS: '0' }, 'GOOGLE_TIMEOUT_SECONDS'],
+  ])('rejects %j with one line naming %s', (env, variable) => {
+    let error: unknown;
+    try {
+      loadConfig(env as NodeJS.ProcessEnv);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(variable);
+    expect((error as ConfigError).message).toMatch(new RegExp(`^invalid configuration: ${variable} `));
+    expect((error as ConfigError).message).not.toContain('\n');
+  });
+
+  it('never echoes a secret in the error', () => {
+    expect(() => loadConfig({ INGEST_TOKEN: 'tooshort' })).toThrow(/<redacted>/);
+  });
+});

@@ -1,0 +1,36 @@
+import { randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('webhook configuration', () => {
+  it('defaults: no signature, 30 s timeout, budget until the window ends + 30 min', () => {
+    expect(loadConfig({}).webhook).toEqual({ secret: undefined, timeoutSeconds: 30, retryBudgetSeconds: undefined });
+  });
+
+  it('reads WEBHOOK_SECRET, WEBHOOK_TIMEOUT_SECONDS and WEBHOOK_RETRY_BUDGET_SECONDS', () => {
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
+    const c = loadConfig({ WEBHOOK_SECRET: secret, WEBHOOK_TIMEOUT_SECONDS: '5', WEBHOOK_RETRY_BUDGET_SECONDS: '600' });
+    expect(c.webhook).toEqual({ secret, timeoutSeconds: 5, retryBudgetSeconds: 600 });
+  });
+
+  it.each([
+    ['WEBHOOK_SECRET', 'secret123secret123', 'must start with whsec_'],
+    ['WEBHOOK_SECRET', 'whsec_%%%%', 'must be whsec_ followed by base64'],
+    ['WEBHOOK_TIMEOUT_SECONDS', '0', 'must be at least 1'],
+    ['WEBHOOK_TIMEOUT_SECONDS', 'soon', 'must be a number'],
+    ['WEBHOOK_RETRY_BUDGET_SECONDS', '1.5', 'must be a whole number'],
+  ])('%s=%j stops the daemon with a line naming it', (variable, value, problem) => {
+    let error: unknown;
+    try {
+      loadConfig({ [variable]: value });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(variable);
+    expect((error as Error).message).toContain(`invalid configuration: ${variable} ${problem}`);
+  });
+
+  it('never prints the secret', () => {
+    expect(() => loadConfig({ WEBHOOK_SECRET: 'whsec_c2hvcnQ=' })).toThrow('(got "<redacted>")');
+  });
+});
