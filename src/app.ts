@@ -49,6 +49,7 @@ export interface AppOptions {
  */
 export class App {
   private workersStarted = false;
+  private stopping: Promise<void> | undefined;
 
   private constructor(
     readonly config: Config,
@@ -198,11 +199,14 @@ export class App {
     return address;
   }
 
-  /** Graceful stop: refuse new requests, let active jobs finish, close connections. */
-  async stop(): Promise<void> {
-    this.logger.info('shutting down');
-    await runClosers(this.closers, this.logger);
-    this.logger.info('stopped');
+  /** Graceful stop: refuse new requests, let active jobs finish, close connections. Calling it again waits for the same stop. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger.info('shutting down');
+      await runClosers(this.closers, this.logger);
+      this.logger.info('stopped');
+    })();
+    return this.stopping;
   }
 }
 

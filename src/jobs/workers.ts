@@ -61,7 +61,6 @@ export class Workers {
     return this.workers.every((w) => w.isRunning());
   }
 
-  /** Stops taking jobs and waits for active ones to finish. */
   /**
    * Stops taking jobs and lets active ones finish for up to `graceMs`; past that, closes by force: the unfinished
    * jobs are handed back (stalled) and another worker, or this daemon's restart, takes them up.

@@ -49,10 +49,14 @@ export class DeliveryService {
     return { number, webhookId: webhookIdFor(r, number), body, attempts: 0, createdAt: new Date(now).toISOString(), deadline: new Date(deadline).toISOString() };
   }
 
-  /** One attempt of the delivery; a crashed attempt is simply attempted again (same id: receivers de-duplicate). */
+  /**
+   * One attempt of the delivery; a crashed attempt is simply attempted again (same id: receivers de-duplicate).
+   * The first attempt of a redelivery also starts it (see redeliver): the job is the only record of the request.
+   */
   async attempt(ref: DeliveryRef): Promise<DeliveryOutcome> {
     const { sender, clock, logger } = this.deps;
     const started = await this.underLock(ref.remediationId, async (r) => {
+      if (this.startsRedelivery(r, ref)) this.startRedelivery(r, ref.deliveryNumber);
       const d = r.delivery;
       if (!d || d.number !== ref.deliveryNumber) return { skip: `delivery ${ref.deliveryNumber} is not current` } as const;
       if (r.status !== 'firing') return { skip: `remediation is ${r.status}` } as const;
@@ -110,44 +114,48 @@ export class DeliveryService {
   /**
    * `POST /v1/remediations/:id/redeliver`: a fired or delivery_failed remediation sends its payload again (the same
    * bytes) as a new delivery with a new `webhook-id`, retried like the first.
+   *
+   * Only the delivery job is written here; its first attempt moves the remediation to `firing` (startRedelivery).
+   * So a daemon killed at any moment leaves either no request (the caller saw no 202) or a job that carries it
+   * out, never a remediation stuck `firing` with nothing to fire it. The job id is the delivery number: repeating
+   * the request before the job has started is the same redelivery.
    */
   async redeliver(id: string): Promise<RedeliverResult> {
-    const { store, clock, logger } = this.deps;
-    const prepared = await this.underLock(id, async (r) => {
+    const { logger } = this.deps;
+    const checked = await this.underLock(id, async (r) => {
       const previous = r.delivery;
       if (!previous) return { kind: 'nothing_to_redeliver', reason: `remediation ${id} has not fired (${r.status}): nothing to redeliver` } as const;
       if (r.status !== 'fired' && r.status !== 'delivery_failed') {
         const why = r.status === 'firing' ? `delivery ${previous.webhookId} is in progress` : `remediation ${id} is ${r.status}`;
         return { kind: 'nothing_to_redeliver', reason: why } as const;
       }
-      const before = { status: r.status, reason: r.reason, delivery: previous };
-      r.delivery = this.newDelivery(r, previous.number + 1, previous.body);
-      r.status = 'firing';
-      r.reason = undefined;
-      r.updatedAt = new Date(clock.now()).toISOString();
-      await store.save(r);
-      return { kind: 'prepared', r, before } as const;
+      return { kind: 'ok', r, previous } as const;
     });
-    if (!prepared) return { kind: 'not_found' };
-    if (prepared.kind !== 'prepared') return prepared;
-    const { r, before } = prepared;
-    const ref = { remediationId: id, deliveryNumber: before.delivery.number + 1 };
-    try {
-      await this.deps.scheduler.enqueueDelivery(ref);
-    } catch (err) {
-      // Not enqueued: put the remediation back as it was, so it is not left `firing` with nothing to fire it.
-      await this.underLock(id, async (cur) => {
-        if (cur.delivery?.number !== ref.deliveryNumber || cur.delivery.attempts > 0) return;
-        Object.assign(cur, { status: before.status, reason: before.reason, delivery: before.delivery });
-        await store.save(cur);
-      });
-      throw err;
-    }
+    if (!checked) return { kind: 'not_found' };
+    if (checked.kind !== 'ok') return checked;
+    const { r, previous } = checked;
+    const ref = { remediationId: id, deliveryNumber: previous.number + 1 };
+    await this.deps.scheduler.enqueueDelivery(ref);
+    const webhookId = webhookIdFor(r, ref.deliveryNumber);
     logger.info(
-      { remediation: id, host: r.host.id, owner: r.email, webhookId: r.delivery?.webhookId, previous: before.delivery.webhookId, was: before.status },
+      { remediation: id, host: r.host.id, owner: r.email, webhookId, previous: previous.webhookId, was: r.status },
       'resolution webhook redelivery requested',
     );
-    return { kind: 'accepted', webhookId: r.delivery?.webhookId ?? '', deliveryNumber: ref.deliveryNumber };
+    return { kind: 'accepted', webhookId, deliveryNumber: ref.deliveryNumber };
+  }
+
+  /** The job of the redelivery that follows r's last finished delivery. */
+  private startsRedelivery(r: Remediation, ref: DeliveryRef): boolean {
+    return ref.deliveryNumber > 1 && r.delivery?.number === ref.deliveryNumber - 1 && (r.status === 'fired' || r.status === 'delivery_failed');
+  }
+
+  /** fired / delivery_failed → firing with a new delivery of the same body (the caller saves it). */
+  private startRedelivery(r: Remediation, number: number): void {
+    const previous = r.delivery as Delivery;
+    r.delivery = this.newDelivery(r, number, previous.body);
+    r.status = 'firing';
+    r.reason = undefined;
+    r.updatedAt = new Date(this.deps.clock.now()).toISOString();
   }
 
   /** Records the delivery's end and closes the remediation (a remediation resolved meanwhile stays resolved). */

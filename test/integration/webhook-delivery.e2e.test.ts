@@ -4,6 +4,7 @@ import type { RemediationView } from '../../src/domain/remediation';
 import { DaemonClient, policyEvent } from '../support/daemon-client';
 import { ScriptedReceiver, type ReceivedRequest } from '../support/scripted-receiver';
 import { startTestEnv, type TestEnv } from '../support/test-app';
+import { deletePrefix } from '../support/redis';
 import { TestClock } from '../support/test-clock';
 import { waitFor } from '../support/wait';
 
@@ -197,5 +198,62 @@ describe('receiver dead past the retry budget, then redelivered', () => {
     expect(second.headers['webhook-id']).toBe(idOf(3));
     expectSigned(second);
     console.log(`redelivered: ${first.headers['webhook-id']}, ${second.headers['webhook-id']}, identical ${first.raw.length}-byte bodies`);
+  });
+});
+
+describe('a redelivery is carried by its job alone', () => {
+  const clock = new TestClock(Date.parse(START) - 2000);
+  const receiver = new ScriptedReceiver();
+  let first: TestEnv;
+  let second: TestEnv | undefined;
+
+  beforeAll(async () => {
+    await receiver.start();
+    first = await startTestEnv({ label: 'webhook-redeliver', clock, env: { RESOLUTION_WEBHOOK_URL: `${receiver.url}/resolution` } });
+  });
+  afterAll(async () => {
+    await second?.stop();
+    // The first daemon was stopped in the test; the rest of its environment goes now.
+    await first.emulator.close();
+    await first.webhook.close();
+    await deletePrefix(first.prefix);
+    await receiver.close();
+  });
+
+  it('accepted by a daemon whose workers never ran: nothing else changes until a daemon takes up the job', async () => {
+    receiver.answer({ status: 410 });
+    await bookWindowNow(first, clock, new DaemonClient(first.url), 561);
+    const failed = await new DaemonClient(first.url).waitForStatus(561, 'delivery_failed', 8000);
+    await first.app.stop();
+
+    // A second daemon on the same Redis prefix, listening nowhere and working on nothing: it accepts the request.
+    second = await startTestEnv({
+      label: 'webhook-redeliver-b',
+      clock,
+      emulator: first.emulator,
+      key: first.key,
+      start: false,
+      env: { REDIS_KEY_PREFIX: first.prefix, RESOLUTION_WEBHOOK_URL: `${receiver.url}/resolution` },
+    });
+    const app = second.app;
+    const accepted = await app.http.inject({ method: 'POST', url: `/v1/remediations/${failed.id}/redeliver`, payload: {} });
+    expect(accepted.statusCode).toBe(202);
+    const idOf2 = (failed.delivery?.webhook_id ?? '').replace(/_d1$/, '_d2');
+    expect(accepted.json()).toEqual({ remediation: failed.id, delivery: 2, webhook_id: idOf2 });
+    // A repeated request before the job has run is the same redelivery.
+    expect((await app.http.inject({ method: 'POST', url: `/v1/remediations/${failed.id}/redeliver`, payload: {} })).json()).toEqual(accepted.json());
+
+    // Had the daemon died here, the job is all there is, and all that is needed.
+    const unchanged = await app.store.get(failed.id);
+    expect(unchanged).toMatchObject({ status: 'delivery_failed', delivery: { number: 1, webhookId: failed.delivery?.webhook_id } });
+    const jobs = await app.scheduler.fires.getJobs(['waiting', 'delayed', 'active', 'completed']);
+    expect(jobs.filter((j) => j.name === 'deliver').map((j) => j.id)).toEqual([`deliver-${failed.id}-2`]);
+
+    await app.start();
+    const fired = await new DaemonClient(second.url).waitForStatus(561, 'fired', 8000);
+    expect(fired.delivery).toMatchObject({ number: 2, webhook_id: idOf2, attempts: 1, last_status: 200 });
+    const requests = receiver.forHost(561);
+    expect(requests.map((r) => r.headers['webhook-id'])).toEqual([failed.delivery?.webhook_id, idOf2]);
+    expect(requests[1].raw.equals(requests[0].raw)).toBe(true);
   });
 });
