@@ -146,29 +146,25 @@ describe('slot search properties', () => {
     );
   });
 
+  /** The booking day's candidate slots for `now` under `rules`, checked against every invariant. */
+  function checkDay(zone: string, now: number, rules: SchedulingRules): void {
+    const day = nextBookingDay(now, zone, rules);
+    const slots = candidateSlots(day, now, rules);
+    expect(slots.length).toBeGreaterThan(0);
+    checkSlots(day, slots, now, rules);
+    checkComplete(day, slots, now, rules);
+  }
+
   it('default rules: slots are on the weekday, aligned, inside 09:00–17:00, 30 minutes long, not begun, complete', () => {
     fc.assert(
-      fc.property(zoneArb, nowArb, (zone, now) => {
-        const rules = defaultSchedulingRules;
-        const day = nextBookingDay(now, zone, rules);
-        const slots = candidateSlots(day, now, rules);
-        expect(slots.length).toBeGreaterThan(0);
-        checkSlots(day, slots, now, rules);
-        checkComplete(day, slots, now, rules);
-      }),
+      fc.property(zoneArb, nowArb, (zone, now) => checkDay(zone, now, defaultSchedulingRules)),
       RUNS,
     );
   });
 
   it('arbitrary rules (night windows across DST changes included): same invariants', () => {
     fc.assert(
-      fc.property(zoneArb, nowArb, rulesArb, (zone, now, rules) => {
-        const day = nextBookingDay(now, zone, rules);
-        const slots = candidateSlots(day, now, rules);
-        expect(slots.length).toBeGreaterThan(0);
-        checkSlots(day, slots, now, rules);
-        checkComplete(day, slots, now, rules);
-      }),
+      fc.property(zoneArb, nowArb, rulesArb, (zone, now, rules) => checkDay(zone, now, rules)),
       RUNS,
     );
   });
