@@ -147,10 +147,11 @@ export class GoogleCalendarGateway implements CalendarGateway {
     }
   }
 
-  async listChanges(owner: string, syncToken: string | null): Promise<EventChanges> {
+  async listChanges(owner: string, syncToken: string | null, keep: (e: CalendarEvent) => boolean = () => true): Promise<EventChanges> {
     // A full sync whose nextSyncToken is reused must be a plain list: no time range, query or property filter.
     const mode: calendar_v3.Params$Resource$Events$List = syncToken ? { syncToken } : { showDeleted: false };
     const events: CalendarEvent[] = [];
+    let listed = 0;
     let pageToken: string | undefined;
     let nextSyncToken: string | undefined;
     try {
@@ -158,7 +159,11 @@ export class GoogleCalendarGateway implements CalendarGateway {
         const page = await this.call(owner, 'events.list', (p, o) =>
           this.api.events.list({ ...p, ...mode, calendarId: PRIMARY, maxResults: PAGE_SIZE, pageToken }, o),
         );
-        for (const item of page.items ?? []) events.push(toCalendarEvent(item));
+        for (const item of page.items ?? []) {
+          listed += 1;
+          const event = toCalendarEvent(item);
+          if (keep(event)) events.push(event);
+        }
         pageToken = page.nextPageToken ?? undefined;
         nextSyncToken = page.nextSyncToken ?? undefined;
       } while (pageToken);
@@ -167,7 +172,7 @@ export class GoogleCalendarGateway implements CalendarGateway {
       throw err;
     }
     if (!nextSyncToken) throw new CalendarApiError(`events.list for ${owner} ended without a nextSyncToken`);
-    return { events, nextSyncToken };
+    return { events, listed, nextSyncToken };
   }
 
   async watchEvents(owner: string, request: WatchRequest): Promise<WatchChannel> {

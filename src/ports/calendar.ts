@@ -49,8 +49,10 @@ export interface EventPatch {
 }
 
 export interface EventChanges {
-  /** Every event changed since the sync token (cancelled ones included), across all pages. */
+  /** The events changed since the sync token (cancelled ones included), across all pages, that `keep` kept. */
   events: CalendarEvent[];
+  /** How many changed events Google listed in all, kept or not. */
+  listed: number;
   nextSyncToken: string;
 }
 
@@ -81,10 +83,11 @@ export interface CalendarGateway {
   /** Deletes the event; an already deleted (410) or unknown (404) event is not an error. */
   deleteEvent(owner: string, eventId: string): Promise<void>;
   /**
-   * Incremental sync: all changes since `syncToken` (null = full sync of the calendar).
+   * Incremental sync: all changes since `syncToken` (null = full sync of the calendar). Only the events `keep`
+   * accepts are held (default: all), so a full sync of a busy calendar does not hold every event in memory.
    * Throws SyncTokenExpiredError on Google's 410 fullSyncRequired.
    */
-  listChanges(owner: string, syncToken: string | null): Promise<EventChanges>;
+  listChanges(owner: string, syncToken: string | null, keep?: (e: CalendarEvent) => boolean): Promise<EventChanges>;
   watchEvents(owner: string, request: WatchRequest): Promise<WatchChannel>;
   stopChannel(owner: string, channel: { channelId: string; resourceId: string }): Promise<void>;
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sameSecret } from '../lib/secrets';
 import { SyncTokenExpiredError, type CalendarEvent, type EventChanges } from '../ports/calendar';
 import type { ChannelRecord, WatchStore } from '../store/watch-store';
+import { OWNED_BY_PROPERTY } from './booking-service';
 import type { ServiceDeps } from './ports';
 import type { RescheduleService } from './reschedule-service';
 
@@ -165,26 +166,34 @@ export class CalendarWatchService {
     let changes: EventChanges;
     let full = token === null;
     try {
-      changes = await calendar.listChanges(owner, token);
+      changes = await calendar.listChanges(owner, token, mayBeOurs);
     } catch (err) {
       if (!(err instanceof SyncTokenExpiredError)) throw err;
       logger.info({ owner }, 'sync token expired: full sync');
       full = true;
-      changes = await calendar.listChanges(owner, null);
+      changes = await calendar.listChanges(owner, null, mayBeOurs);
     }
     await this.watch.setSyncToken(owner, changes.nextSyncToken);
     await this.watch.markSynced(owner, clock.now());
 
     const activeId = await store.activeForOwner(owner);
     const r = activeId ? await store.get(activeId) : null;
-    if (!r || r.status !== 'booked' || !r.calendarEventId) return { changes: changes.events.length, verdict: 'no window' };
+    if (!r || r.status !== 'booked' || !r.calendarEventId) return { changes: changes.listed, verdict: 'no window' };
     let observed: CalendarEvent | null | undefined = changes.events.find((e) => e.id === r.calendarEventId);
     if (observed === undefined) {
       // Incremental: our event did not change. Full: it is missing (deleted events are not listed) — ask for it.
-      if (!full) return { changes: changes.events.length, verdict: 'unchanged' };
+      if (!full) return { changes: changes.listed, verdict: 'unchanged' };
       observed = await calendar.getEvent(owner, r.calendarEventId);
     }
     const verdict = await this.reschedule.apply(r, observed);
-    return { changes: changes.events.length, verdict: verdict.kind };
+    return { changes: changes.listed, verdict: verdict.kind };
   }
+}
+
+/**
+ * What a sync holds on to: our events (marked with the private property) and cancellations (Google lists a
+ * cancelled event with its id and status only). Everything else on the owner's calendar is counted and dropped.
+ */
+function mayBeOurs(e: CalendarEvent): boolean {
+  return e.status === 'cancelled' || e.privateProperties?.[OWNED_BY_PROPERTY] !== undefined;
 }

@@ -199,6 +199,25 @@ describe('listChanges', () => {
     expect(changes.events).toEqual([]);
   });
 
+  it('holds only the events `keep` accepts, counts every one listed, and still ends with the sync token', async () => {
+    const gateway = fx.gateway();
+    const owner = fx.owner();
+    for (let i = 0; i < 30; i++) {
+      const start = Date.parse('2026-12-01T00:00:00Z') + i * 3_600_000;
+      fx.emulator.createEventAsOwner(owner, { summary: `e${i}`, start: { dateTime: new Date(start).toISOString() }, end: { dateTime: new Date(start + 1_800_000).toISOString() } });
+    }
+    const ours = await gateway.insertEvent(owner, newEvent(fx.eventId()));
+    const full = await gateway.listChanges(owner, null, (e) => e.privateProperties?.mw === '1');
+    expect(full.events.map((e) => e.id)).toEqual([ours.id]);
+    expect(full.listed).toBe(31);
+
+    fx.emulator.createEventAsOwner(owner, { summary: 'New', start: { dateTime: '2026-12-09T09:00:00Z' }, end: { dateTime: '2026-12-09T10:00:00Z' } });
+    fx.emulator.deleteEventAsOwner(owner, ours.id);
+    const changes = await gateway.listChanges(owner, full.nextSyncToken, (e) => e.status === 'cancelled');
+    expect(changes.events.map((e) => [e.id, e.status])).toEqual([[ours.id, 'cancelled']]);
+    expect(changes.listed).toBe(2);
+  });
+
   it('throws SyncTokenExpiredError on 410 fullSyncRequired', async () => {
     const gateway = fx.gateway();
     const owner = fx.owner();
