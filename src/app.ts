@@ -13,6 +13,7 @@ import { BullmqScheduler } from './jobs/bullmq-scheduler';
 import { Workers } from './jobs/workers';
 import { systemClock, type Clock } from './lib/clock';
 import { createLogger, type Logger } from './lib/logger';
+import { describeProxy, fetchThrough, proxyDispatcher } from './lib/outbound-proxy';
 import { ensureLocalRedis } from './lib/redis-bootstrap';
 import type { CalendarGateway } from './ports/calendar';
 import { registerSandboxRoutes, SINK_PATH, startSandbox, type Sandbox } from './sandbox/sandbox';
@@ -109,6 +110,16 @@ export class App {
       }
       if (!webhookUrl) throw new ConfigError('RESOLUTION_WEBHOOK_URL', 'is required with GOOGLE_CREDENTIALS_FILE');
 
+      // The operator's proxy for what leaves the host; the sandbox's emulator and sink are in this process.
+      const proxy = proxyDispatcher(config.outboundProxy);
+      if (proxy) {
+        const p = proxy;
+        closers.push(['outbound proxy', () => p.close()]);
+        const { httpsProxy, httpProxy, noProxy } = config.outboundProxy ?? {};
+        logger.info({ httpsProxy: describeProxy(httpsProxy), httpProxy: describeProxy(httpProxy), noProxy }, 'outbound requests go through a proxy');
+      }
+      const sinkIsLocal = sandbox !== null && config.resolutionWebhookUrl === undefined;
+
       const googleTimeoutMs = opts.googleTimeoutMs ?? config.googleRequests.timeoutSeconds * 1000;
       const limiter = new RedisRequestLimiter({ redis, keyPrefix: config.redis.keyPrefix, limit: config.googleRequests.maxPerMinute });
       const calendar = new GoogleCalendarGateway({
@@ -118,6 +129,7 @@ export class App {
           tokenUrl,
           limiter,
           timeoutMs: googleTimeoutMs,
+          fetch: fetchThrough(sandbox ? undefined : proxy),
         }),
         rootUrl: apiUrl,
         retry: opts.googleRetry,
@@ -130,8 +142,13 @@ export class App {
       const deps = {
         store,
         calendar,
-        hosts: config.fleet ? new FleetClient(config.fleet.url, config.fleet.apiToken) : undefined,
-        sender: new HttpResolutionSender({ url: webhookUrl, secret: config.webhook.secret, timeoutMs: config.webhook.timeoutSeconds * 1000 }),
+        hosts: config.fleet ? new FleetClient(config.fleet.url, config.fleet.apiToken, { dispatcher: proxy }) : undefined,
+        sender: new HttpResolutionSender({
+          url: webhookUrl,
+          secret: config.webhook.secret,
+          timeoutMs: config.webhook.timeoutSeconds * 1000,
+          dispatcher: sinkIsLocal ? undefined : proxy,
+        }),
         scheduler,
         clock,
         logger,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defaultSchedulingRules } from '../config/scheduling';
 import type { SchedulingRules } from './domain/scheduling-rules';
+import { describeProxy, type OutboundProxy } from './lib/outbound-proxy';
 import { decodeWebhookSecret, WebhookSecretError } from './webhook/webhook-signer';
 
 /**
@@ -96,6 +97,9 @@ const envSchema = z.object({
   POLL_INTERVAL_SECONDS: z.preprocess(emptyToUndefined, positiveInt(86_400).default(1800)),
   PUSH_HORIZON_DAYS: z.preprocess(emptyToUndefined, positiveInt(60).default(7)),
   CHANNEL_TTL_SECONDS: z.preprocess(emptyToUndefined, positiveInt(604_800).default(604_800)),
+  HTTPS_PROXY: z.preprocess(emptyToUndefined, httpUrl.optional()),
+  HTTP_PROXY: z.preprocess(emptyToUndefined, httpUrl.optional()),
+  NO_PROXY: z.preprocess(emptyToUndefined, z.string().trim().optional()),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -123,6 +127,8 @@ export interface Config {
   channelTtlSeconds: number;
   logLevel: RawEnv['LOG_LEVEL'];
   scheduling: SchedulingRules;
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY (lower-case spellings too) for Google, Fleet and the webhook. */
+  outboundProxy?: OutboundProxy;
 }
 
 /** Resolution webhook delivery: Standard Webhooks signing, per-request timeout, retry budget. */
@@ -143,7 +149,8 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
+  const env = withProxyVariables(rawEnv);
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -175,10 +182,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     channelTtlSeconds: e.CHANNEL_TTL_SECONDS,
     logLevel: e.LOG_LEVEL,
     scheduling: defaultSchedulingRules,
+    outboundProxy: e.HTTPS_PROXY || e.HTTP_PROXY ? { httpsProxy: e.HTTPS_PROXY, httpProxy: e.HTTP_PROXY, noProxy: e.NO_PROXY } : undefined,
   };
 }
 
+/** The proxy variables are read in either spelling; the lower-case one wins, as in curl and undici. */
+function withProxyVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const pick = (name: string) => {
+    const value = (env[name.toLowerCase()] ?? env[name])?.trim();
+    // "proxy.corp:3128" means http://proxy.corp:3128, as curl reads it.
+    return value && name !== 'NO_PROXY' && !value.includes('://') ? `http://${value}` : value;
+  };
+  return { ...env, HTTPS_PROXY: pick('HTTPS_PROXY'), HTTP_PROXY: pick('HTTP_PROXY'), NO_PROXY: pick('NO_PROXY') };
+}
+
 function redactIfSecret(variable: string, value: string): string {
+  if (/PROXY/.test(variable)) return describeProxy(value) ?? value;
   return /TOKEN|SECRET|KEY/.test(variable) ? '<redacted>' : value;
 }
 

@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import type { MappedEmail } from '../domain/owner-email';
 
 /** What the daemon needs to know about a host that Fleet's failing-policies webhook only names. */
@@ -51,11 +51,18 @@ interface DeviceMappingResponse {
 
 /** Fleet REST API client (`Authorization: Bearer <API token>`). */
 export class FleetClient implements HostDirectory {
+  private readonly timeoutMs: number;
+  private readonly dispatcher?: Dispatcher;
+
   constructor(
     private readonly baseUrl: string,
     private readonly apiToken: string,
-    private readonly timeoutMs = 10_000,
-  ) {}
+    /** `timeoutMs` per request (default 10 s); `dispatcher`: the outbound proxy's (see outbound-proxy). */
+    options: { timeoutMs?: number; dispatcher?: Dispatcher } = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.dispatcher = options.dispatcher;
+  }
 
   async lookupHost(hostId: number): Promise<FleetHost> {
     const [{ host }, mapping] = await Promise.all([
@@ -83,6 +90,7 @@ export class FleetClient implements HostDirectory {
         headers: { authorization: `Bearer ${this.apiToken}`, accept: 'application/json' },
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
+        dispatcher: this.dispatcher,
       });
     } catch (err) {
       throw new FleetUnavailableError(`Fleet API unreachable: ${(err as Error).message}`);

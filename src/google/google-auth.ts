@@ -27,6 +27,8 @@ export interface OwnerAuthOptions {
    * client.request, every Calendar API call and retry) acquires a slot before it is sent. None: unlimited.
    */
   limiter?: RequestLimiter;
+  /** The fetch every request of the owners' clients goes through (the outbound proxy's). Default Node's fetch. */
+  fetch?: typeof fetch;
 }
 
 /**
@@ -82,9 +84,10 @@ export class OwnerAuthProvider {
       key: this.options.privateKey,
       scopes: [...CALENDAR_SCOPES], // without scopes the library signs a self-signed JWT and drops `subject`
       subject: owner,
-      // This transporter carries the token requests and (through client.request) the owner's API calls. Node's
-      // own fetch: gaxios' default is a dynamic import of node-fetch, which fails under Jest's CommonJS runtime.
-      transporterOptions: { timeout: this.timeoutMs, fetchImplementation: fetch },
+      // This transporter carries the token requests and (through client.request) the owner's API calls. Always
+      // a fetch of ours: gaxios' default is a dynamic import of node-fetch, which fails under Jest's CommonJS
+      // runtime, and gaxios' own proxy support (an https agent) is ignored by fetch.
+      transporterOptions: { timeout: this.timeoutMs, fetchImplementation: this.options.fetch ?? fetch },
     });
     const tokenUrl = this.options.tokenUrl && this.options.tokenUrl !== GOOGLE_TOKEN_URL ? new URL(this.options.tokenUrl) : undefined;
     const limiter = this.options.limiter;

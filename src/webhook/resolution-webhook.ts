@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import type { AttemptResult } from './delivery-policy';
 import { WebhookSigner, webhookHeaders } from './webhook-signer';
 
@@ -24,6 +24,8 @@ export interface HttpResolutionSenderOptions {
   timeoutMs?: number;
   /** Wall clock for `webhook-timestamp` (receivers compare it with theirs). */
   now?: () => number;
+  /** The outbound proxy's dispatcher (see outbound-proxy); none: direct. */
+  dispatcher?: Dispatcher;
 }
 
 /** Receivers' answers are read and discarded up to this size. */
@@ -56,6 +58,7 @@ export class HttpResolutionSender implements ResolutionSender {
         },
         body,
         signal: abort.signal,
+        dispatcher: this.opts.dispatcher,
       });
       await res.body.dump({ limit: MAX_ANSWER_BYTES }).catch(() => undefined);
       const retryAfter = res.headers['retry-after'];

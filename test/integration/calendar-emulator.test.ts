@@ -117,7 +117,7 @@ describe('token endpoint', () => {
     const { token } = await jwt.getAccessToken();
     expect(token).toMatch(/^ya29\./);
     expect(jwt.credentials.expiry_date).toBeGreaterThan(Date.now() + 3500_000);
-    expect(emulator.calls).toEqual([{ method: 'token', owner, status: 200, at: expect.any(Number) }]);
+    expect(emulator.calls).toEqual([{ method: 'token', owner, status: 200, at: expect.any(Number), peerPort: expect.any(Number) }]);
   });
 
   it('answers the raw OAuth body on success', async () => {

@@ -54,4 +54,30 @@ describe('loadConfig', () => {
   it('never echoes a secret in the error', () => {
     expect(() => loadConfig({ INGEST_TOKEN: 'tooshort' })).toThrow(/<redacted>/);
   });
+
+  it('reads the outbound proxy in either spelling (lower case wins), with http:// implied as curl does', () => {
+    expect(loadConfig({}).outboundProxy).toBeUndefined();
+    expect(loadConfig({ NO_PROXY: 'localhost' }).outboundProxy).toBeUndefined();
+    expect(loadConfig({ HTTPS_PROXY: 'proxy.corp:3128', NO_PROXY: '.corp,localhost' }).outboundProxy).toEqual({
+      httpsProxy: 'http://proxy.corp:3128',
+      httpProxy: undefined,
+      noProxy: '.corp,localhost',
+    });
+    expect(loadConfig({ HTTP_PROXY: 'http://upper:1', http_proxy: 'http://lower:2', no_proxy: '*' }).outboundProxy).toEqual({
+      httpsProxy: undefined,
+      httpProxy: 'http://lower:2',
+      noProxy: '*',
+    });
+  });
+
+  it('names a bad proxy variable without echoing its credentials', () => {
+    let error: unknown;
+    try {
+      loadConfig({ HTTPS_PROXY: 'socks5://user:hunter2@proxy:1080' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe('invalid configuration: HTTPS_PROXY must be an http(s) URL (got "socks5://proxy:1080")');
+  });
 });

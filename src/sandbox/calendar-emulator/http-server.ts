@@ -96,7 +96,7 @@ export function buildServer(s: EmulatorServices): FastifyInstance {
   app.addHook('onSend', async (req, reply, payload) => {
     const info = requests.get(req);
     if (info) {
-      s.calls.record({ ...info, status: reply.statusCode, at: s.now() });
+      s.calls.record({ ...info, status: reply.statusCode, at: s.now(), peerPort: req.socket.remotePort });
       s.logger?.debug?.({ ...info, status: reply.statusCode }, 'calendar emulator served a request');
     }
     return payload;

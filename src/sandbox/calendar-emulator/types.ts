@@ -21,6 +21,8 @@ export interface EmulatorCall {
   quotaUser?: string;
   status: number;
   at: number;
+  /** The client's TCP port (tells which connection carried the request: direct, or a proxy's). */
+  peerPort?: number;
 }
 
 /**
