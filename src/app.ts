@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { ConfigError, type Config } from './config';
+import { ConfigError, SANDBOX_KEY_PREFIX, type Config } from './config';
 import { FleetClient } from './fleet/fleet-client';
 import { GoogleCalendarGateway } from './google/google-calendar-gateway';
 import { OwnerAuthProvider } from './google/google-auth';
@@ -16,7 +16,7 @@ import { createLogger, type Logger } from './lib/logger';
 import { describeProxy, fetchThrough, proxyDispatcher } from './lib/outbound-proxy';
 import { ensureLocalRedis } from './lib/redis-bootstrap';
 import type { CalendarGateway } from './ports/calendar';
-import { registerSandboxRoutes, SINK_PATH, startSandbox, type Sandbox } from './sandbox/sandbox';
+import { clearSandboxState, registerSandboxRoutes, SINK_PATH, startSandbox, type Sandbox } from './sandbox/sandbox';
 import { BookingService } from './services/booking-service';
 import { FireService } from './services/fire-service';
 import { RemediationService } from './services/remediation-service';
@@ -88,6 +88,9 @@ export class App {
       workerConnection.on('error', () => undefined);
       closers.push(['redis (workers)', () => workerConnection.quit().catch(() => workerConnection.disconnect())]);
 
+      if (config.google.mode === 'sandbox' && config.redis.keyPrefix === SANDBOX_KEY_PREFIX) {
+        await clearSandboxState(redis, config.redis.keyPrefix, logger);
+      }
       const store = new RemediationStore(redis, config.redis.keyPrefix);
 
       let sandbox: Sandbox | null = null;

@@ -50,7 +50,7 @@ const envSchema = z.object({
     z
       .string()
       .regex(/^[A-Za-z0-9:{}_-]{1,64}$/, 'may only hold letters, digits and :{}_- (1-64 chars)')
-      .default('{mw}'),
+      .optional(),
   ),
   PORT: z.preprocess(
     emptyToUndefined,
@@ -108,6 +108,14 @@ const envSchema = z.object({
 
 export type RawEnv = z.infer<typeof envSchema>;
 
+/** The default key prefix of a daemon on real calendars. */
+export const LIVE_KEY_PREFIX = '{mw}';
+/**
+ * The default key prefix in the sandbox: its calendars live in memory, so its state is its own (cleared at each
+ * start) and a sandbox pointed at a production Redis can never touch the daemon's real remediations and queues.
+ */
+export const SANDBOX_KEY_PREFIX = '{mw-sandbox}';
+
 export interface Config {
   redis: { url: string; urlFromEnv: boolean; keyPrefix: string };
   http: { port: number; host: string; publicUrl: string };
@@ -164,8 +172,13 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(e.FLEET_URL ? 'FLEET_API_TOKEN' : 'FLEET_URL', 'must be set together with the other Fleet variable');
   }
   const port = e.PORT;
+  const sandbox = !e.GOOGLE_CREDENTIALS_FILE;
   return {
-    redis: { url: e.REDIS_URL ?? 'redis://127.0.0.1:6379', urlFromEnv: e.REDIS_URL !== undefined, keyPrefix: e.REDIS_KEY_PREFIX },
+    redis: {
+      url: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      urlFromEnv: e.REDIS_URL !== undefined,
+      keyPrefix: e.REDIS_KEY_PREFIX ?? (sandbox ? SANDBOX_KEY_PREFIX : LIVE_KEY_PREFIX),
+    },
     http: { port, host: e.HOST, publicUrl: stripTrailingSlash(e.PUBLIC_URL ?? `http://localhost:${port}`) },
     google: e.GOOGLE_CREDENTIALS_FILE
       ? { mode: 'live', credentialsFile: e.GOOGLE_CREDENTIALS_FILE, apiUrl: withTrailingSlash(e.GOOGLE_API_URL), tokenUrl: e.GOOGLE_TOKEN_URL }

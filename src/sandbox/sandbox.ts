@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
 import type { Logger } from '../lib/logger';
 import { CalendarEmulator, createServiceAccountKey, type ServiceAccountKey } from './calendar-emulator';
@@ -32,6 +33,27 @@ export async function startSandbox(logger: Logger, now: () => number): Promise<S
   const url = await emulator.listen(0);
   logger.info({ url, owners: DEMO_OWNERS.map((o) => o.email) }, 'sandbox Google Calendar emulator running');
   return { emulator, key, close: () => emulator.close() };
+}
+
+/**
+ * The sandbox's calendars are in memory and start anew with every run, so the remediations, queues and channels of
+ * an earlier run (under the sandbox's own key prefix) would point at events that no longer exist: they are cleared.
+ * Returns how many keys were removed.
+ */
+export async function clearSandboxState(redis: Redis, prefix: string, logger: Logger): Promise<number> {
+  let removed = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) removed += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  if (removed > 0) logger.info({ prefix, keys: removed }, 'sandbox: the previous run\'s state was cleared (its calendars lived in memory)');
+  return removed;
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 /** A morning stand-up and a lunch on the coming Tuesday, so the demo shows slots being skipped. */

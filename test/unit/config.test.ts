@@ -4,7 +4,8 @@ import { defaultSchedulingRules } from '../../config/scheduling';
 describe('loadConfig', () => {
   it('applies the documented defaults on an empty environment (sandbox mode)', () => {
     const c = loadConfig({});
-    expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', urlFromEnv: false, keyPrefix: '{mw}' });
+    // The sandbox keeps its state apart from a live daemon's ({mw}), even on the same Redis.
+    expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', urlFromEnv: false, keyPrefix: '{mw-sandbox}' });
     expect(c.http).toEqual({ port: 8080, host: '0.0.0.0', publicUrl: 'http://localhost:8080' });
     expect(c.google).toEqual({ mode: 'sandbox' });
     expect(c.pollIntervalSeconds).toBe(1800);
@@ -18,7 +19,9 @@ describe('loadConfig', () => {
     const c = loadConfig({ PORT: '9000', GOOGLE_CREDENTIALS_FILE: '/k.json', GOOGLE_API_URL: 'http://127.0.0.1:1234', REDIS_URL: 'redis://localhost:6380/3' });
     expect(c.http.publicUrl).toBe('http://localhost:9000');
     expect(c.google).toEqual({ mode: 'live', credentialsFile: '/k.json', apiUrl: 'http://127.0.0.1:1234/', tokenUrl: 'https://oauth2.googleapis.com/token' });
-    expect(c.redis).toMatchObject({ url: 'redis://localhost:6380/3', urlFromEnv: true });
+    expect(c.redis).toEqual({ url: 'redis://localhost:6380/3', urlFromEnv: true, keyPrefix: '{mw}' });
+    expect(loadConfig({ GOOGLE_CREDENTIALS_FILE: '/k.json', REDIS_KEY_PREFIX: '{acme}' }).redis.keyPrefix).toBe('{acme}');
+    expect(loadConfig({ REDIS_KEY_PREFIX: '{demo}' }).redis.keyPrefix).toBe('{demo}');
   });
 
   it.each([
