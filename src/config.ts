@@ -50,6 +50,11 @@ const envSchema = z.object({
     z
       .string()
       .regex(/^[A-Za-z0-9:{}_-]{1,64}$/, 'may only hold letters, digits and :{}_- (1-64 chars)')
+      // Exactly one non-empty `{…}`: Redis Cluster hashes only the tag, so every key (and BullMQ's) shares a slot.
+      .regex(
+        /^[^{}]*\{[^{}]+\}[^{}]*$/,
+        'must contain a {hash tag} (e.g. {mw}, {acme}:mw) so multi-key transactions stay on one Cluster slot',
+      )
       .optional(),
   ),
   PORT: z.preprocess(
@@ -209,9 +214,32 @@ function withProxyVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...env, HTTPS_PROXY: pick('HTTPS_PROXY'), HTTP_PROXY: pick('HTTP_PROXY'), NO_PROXY: pick('NO_PROXY') };
 }
 
+/** URL variables: a bad value is shown without its credentials (GOOGLE_TOKEN_URL is an endpoint, not a token). */
+const URL_VARIABLES = new Set(['REDIS_URL', 'PUBLIC_URL', 'GOOGLE_API_URL', 'GOOGLE_TOKEN_URL', 'RESOLUTION_WEBHOOK_URL', 'FLEET_URL']);
+
+/** The value as a ConfigError may quote it: never a secret, a token or a URL's credentials. */
 function redactIfSecret(variable: string, value: string): string {
+  // describeProxy keeps only scheme://host[:port] (or says <invalid>).
   if (/PROXY/.test(variable)) return describeProxy(value) ?? value;
-  return /TOKEN|SECRET|KEY/.test(variable) ? '<redacted>' : value;
+  if (URL_VARIABLES.has(variable)) return withoutUrlCredentials(value);
+  if (/TOKEN|SECRET|(^|_)KEY$/.test(variable)) return '<redacted>';
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value) ? withoutUrlCredentials(value) : value;
+}
+
+/**
+ * A URL (or what was meant as one) without userinfo, query string and fragment. Plain string work rather than
+ * the URL parser, so that values the parser rejects or reads differently (a password holding `/`, `?` or `@`,
+ * `user:pass@host` without a scheme) lose their credentials too: everything from the first `?` or `#` goes, and
+ * so does everything from `//` (or the start) up to the last `@`.
+ */
+function withoutUrlCredentials(value: string): string {
+  const queryAt = value.search(/[?#]/);
+  const end = queryAt === -1 ? value.length : queryAt;
+  const lastAt = value.lastIndexOf('@');
+  if (lastAt === -1) return value.slice(0, end);
+  const slashes = value.indexOf('//');
+  const userinfoStart = slashes !== -1 && slashes < lastAt ? slashes + 2 : 0;
+  return value.slice(0, Math.min(userinfoStart, end)) + value.slice(lastAt + 1, Math.max(lastAt + 1, end));
 }
 
 function stripTrailingSlash(url: string): string {

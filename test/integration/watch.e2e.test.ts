@@ -164,6 +164,31 @@ describe('watching booked events: push channels, sync tokens, the owner’s move
     expect(env.emulator.calls.length).toBe(before);
   });
 
+  it('rebooks a window deleted while its sync token expired: 410, full sync, then a look at the event', async () => {
+    const owner = 'expired@acme.com';
+    const r = await bookFor(env, daemon, owner, 408);
+    // Let the echoes of our own insert settle, then watch only what follows.
+    await new Promise((res) => setTimeout(res, 800));
+    env.emulator.resetCalls();
+    env.emulator.expireSyncTokens(owner);
+    env.emulator.deleteEventAsOwner(owner, r.calendar_event_id as string);
+    const again = await rebooked(daemon, 408, r.start as string);
+    expect(again.start).toBe('2026-11-25T09:00:00.000+00:00');
+    expect(again.calendar_event_id).not.toBe(r.calendar_event_id);
+
+    // The incremental sync met 410 fullSyncRequired; the full sync that followed does not list deleted events,
+    // so the daemon asked for ours (events.get) before rebooking.
+    const calls = env.emulator.calls.filter((c) => c.owner === owner);
+    const expired = calls.findIndex((c) => c.method === 'events.list' && c.status === 410);
+    expect(expired).toBeGreaterThanOrEqual(0);
+    expect(calls.findIndex((c) => c.method === 'events.list' && c.status === 200)).toBeGreaterThan(expired);
+    expect(calls.findIndex((c) => c.method === 'events.get')).toBeGreaterThan(expired);
+    // Exactly one new event, also once the echoes of the rebooking have been handled.
+    await new Promise((res) => setTimeout(res, 800));
+    expect(env.emulator.callCounts({ owner })['events.insert']).toBe(1);
+    expect(env.emulator.events(owner).map((e) => e.id)).toEqual([again.calendar_event_id]);
+  });
+
   it('measures the time from an owner’s delete to the corrected calendar', async () => {
     const latencies: number[] = [];
     for (let i = 0; i < 8; i++) {

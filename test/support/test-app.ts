@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from '../../src/app';
@@ -16,6 +16,7 @@ export interface TestEnv {
   emulator: CalendarEmulator;
   key: ServiceAccountKey;
   webhook: HttpRecorder;
+  /** The key prefix the daemon uses: a fresh one, or the caller's REDIS_KEY_PREFIX from `opts.env`. */
   prefix: string;
   clock: Clock;
   stop(): Promise<void>;
@@ -48,6 +49,7 @@ export async function startTestEnv(opts: TestEnvOptions): Promise<TestEnv> {
   if (ownEmulator) await emulator.listen(0);
   const key = opts.key ?? createServiceAccountKey();
   emulator.trustServiceAccount(key);
+  // Holds the service account's private key; stop() removes it.
   const dir = mkdtempSync(join(tmpdir(), 'mw-test-'));
   const keyFile = join(dir, 'key.json');
   writeFileSync(keyFile, JSON.stringify(key));
@@ -84,14 +86,20 @@ export async function startTestEnv(opts: TestEnvOptions): Promise<TestEnv> {
     emulator,
     key,
     webhook,
-    prefix,
+    prefix: config.redis.keyPrefix,
     clock,
     async stop() {
-      // Calendar first: its pushes (retried on the daemon's 503-while-closing) would hold the HTTP server open.
-      if (ownEmulator) await emulator.close();
-      await app.stop();
-      await webhook.close();
-      await deletePrefix(prefix);
+      try {
+        // Calendar first: its pushes (retried on the daemon's 503-while-closing) would hold the HTTP server open.
+        if (ownEmulator) await emulator.close();
+        await app.stop();
+        await webhook.close();
+        // Only the prefix this env generated is its own to delete. A caller that passed REDIS_KEY_PREFIX shares
+        // another env's prefix (e.g. a second daemon on the same data), and that env deletes it when it stops.
+        if (config.redis.keyPrefix === prefix) await deletePrefix(prefix);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -41,6 +41,8 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ GOOGLE_MAX_REQUESTS_PER_MINUTE: '20000' }, 'GOOGLE_MAX_REQUESTS_PER_MINUTE'],
     [{ GOOGLE_TIMEOUT_SECONDS: '0' }, 'GOOGLE_TIMEOUT_SECONDS'],
+    [{ REDIS_KEY_PREFIX: 'mw' }, 'REDIS_KEY_PREFIX'],
+    [{ REDIS_KEY_PREFIX: 'mw.{x}' }, 'REDIS_KEY_PREFIX'],
   ])('rejects %j with one line naming %s', (env, variable) => {
     let error: unknown;
     try {
@@ -52,6 +54,59 @@ describe('loadConfig', () => {
     expect((error as ConfigError).variable).toBe(variable);
     expect((error as ConfigError).message).toMatch(new RegExp(`^invalid configuration: ${variable} `));
     expect((error as ConfigError).message).not.toContain('\n');
+  });
+
+  it.each(['{mw}', '{acme}:mw', 'app:{mw}', '{mw-sandbox}', 'a_b:{c-1}:d'])('accepts the key prefix %s (it holds a hash tag)', (prefix) => {
+    expect(loadConfig({ REDIS_KEY_PREFIX: prefix }).redis.keyPrefix).toBe(prefix);
+  });
+
+  it.each(['mw', 'mw:app', '{}', 'a{}b', '{mw', 'mw}', '}mw{', '{{mw}}', '{a{b}c}', '{a}{b}'])(
+    'rejects the key prefix %s: it needs one {hash tag} for Redis Cluster',
+    (prefix) => {
+      expect(() => loadConfig({ REDIS_KEY_PREFIX: prefix })).toThrow(
+        /^invalid configuration: REDIS_KEY_PREFIX must contain a \{hash tag\} .* so multi-key transactions stay on one Cluster slot/,
+      );
+    },
+  );
+
+  it('keeps the character rule for the key prefix', () => {
+    expect(() => loadConfig({ REDIS_KEY_PREFIX: '{mw}.x' })).toThrow(/REDIS_KEY_PREFIX may only hold letters, digits and :\{\}_-/);
+    expect(() => loadConfig({ REDIS_KEY_PREFIX: `{${'m'.repeat(63)}}` })).toThrow(/REDIS_KEY_PREFIX may only hold/);
+  });
+
+  it.each([
+    [{ REDIS_URL: 'redis://alice:hunter2@host:6379/abc' }, 'REDIS_URL', 'redis://host:6379/abc', ['alice', 'hunter2']],
+    [{ REDIS_URL: 'http://:hunter2@host/0' }, 'REDIS_URL', 'http://host/0', ['hunter2']],
+    [{ RESOLUTION_WEBHOOK_URL: 'ftp://x/?token=abc' }, 'RESOLUTION_WEBHOOK_URL', 'ftp://x/', ['token', 'abc']],
+    [{ RESOLUTION_WEBHOOK_URL: 'ftp://u:pw@hooks/r#sig=abc' }, 'RESOLUTION_WEBHOOK_URL', 'ftp://hooks/r', ['u:', 'pw', 'sig', 'abc']],
+    [{ PUBLIC_URL: 'ftp://admin:s3cret@example.com:21/x?y=1' }, 'PUBLIC_URL', 'ftp://example.com:21/x', ['admin', 's3cret', 'y=1']],
+    [{ GOOGLE_API_URL: 'ws://a:b@api/?key=AIzaXYZ' }, 'GOOGLE_API_URL', 'ws://api/', ['a:b', 'AIzaXYZ']],
+    [{ GOOGLE_TOKEN_URL: 'ftp://oauth/token?client_secret=zzz' }, 'GOOGLE_TOKEN_URL', 'ftp://oauth/token', ['zzz']],
+    [{ FLEET_URL: 'ftp://fleet?api_token=zzz', FLEET_API_TOKEN: 't' }, 'FLEET_URL', 'ftp://fleet', ['zzz']],
+    // Not parseable as URLs (bad port, a password holding "/" or "?", no scheme): the credentials still go.
+    [{ REDIS_URL: 'redis://user:hunter2@host:port' }, 'REDIS_URL', 'redis://host:port', ['hunter2']],
+    [{ REDIS_URL: 'redis://user:hun/ter2@host:6379' }, 'REDIS_URL', 'redis://host:6379', ['hun', 'ter2']],
+    [{ REDIS_URL: 'redis://user:hun?ter2@host:6379' }, 'REDIS_URL', 'redis://', ['hun', 'ter2']],
+    [{ REDIS_URL: 'user:hunter2@host:6379' }, 'REDIS_URL', 'host:6379', ['hunter2']],
+    [{ REDIS_URL: 'not a url?password=hunter2' }, 'REDIS_URL', 'not a url', ['hunter2']],
+    [{ HTTPS_PROXY: 'http://user:hunter2@proxy:port?x=1' }, 'HTTPS_PROXY', '<invalid>', ['hunter2']],
+  ])('shows a bad URL in %j without credentials, query or fragment', (env, variable, shown, hidden) => {
+    let error: unknown;
+    try {
+      loadConfig(env as NodeJS.ProcessEnv);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(variable);
+    const message = (error as ConfigError).message;
+    expect(message.startsWith(`invalid configuration: ${variable} `)).toBe(true);
+    expect(message.slice(message.lastIndexOf(' (got '))).toBe(` (got ${JSON.stringify(shown)})`);
+    for (const secret of hidden) expect(message).not.toContain(secret);
+  });
+
+  it('shows a URL-like value of another variable without its credentials', () => {
+    expect(() => loadConfig({ LOG_LEVEL: 'http://user:hunter2@logs/?k=v' })).toThrow(/\(got "http:\/\/logs\/"\)$/);
   });
 
   it('never echoes a secret in the error', () => {
