@@ -211,6 +211,10 @@ export class App {
     await this.scheduler.requestChannelMaintenance();
     // Anything left pending by an earlier run is booked right away.
     if ((await this.store.countPendingBookings()) > 0) await this.scheduler.requestBooking();
+    // Every booked window has its fire job (idempotent: an existing job is left as it is).
+    const booked = await this.store.allBooked();
+    for (const r of booked) await this.scheduler.scheduleFire(r);
+    if (booked.length > 0) this.logger.info({ windows: booked.length }, 'fire jobs of booked windows in place');
     const address = await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
     this.logger.info(
       { address, publicUrl: this.config.http.publicUrl, google: this.config.google.mode, sandbox: this.sandbox !== null },

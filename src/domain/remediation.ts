@@ -171,6 +171,14 @@ export function isOpen(r: Remediation): boolean {
 }
 
 /**
+ * Whether a newly failing policy of the host joins this remediation. A firing one does not: its window has
+ * passed and its payload is fixed, so the failure starts the host's next remediation (and window).
+ */
+export function takesNewFailures(r: Remediation): boolean {
+  return isOpen(r) && r.status !== 'firing';
+}
+
+/**
  * Merge a failing policy into the set. Returns the new list and whether anything the owner sees changed
  * (a new policy, or new description/resolution texts → the event description is refreshed).
  */

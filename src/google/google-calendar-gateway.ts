@@ -8,6 +8,7 @@ import {
   SyncTokenExpiredError,
   type CalendarEvent,
   type CalendarGateway,
+  type CallLimits,
   type EventChanges,
   type EventPatch,
   type NewCalendarEvent,
@@ -56,6 +57,8 @@ export function quotaUserFor(owner: string): string {
 export class GoogleCalendarGateway implements CalendarGateway {
   private readonly api: calendar_v3.Calendar;
   private readonly retry: RetryPolicy;
+  /** For calls that must answer fast or not at all (see CallLimits). */
+  private readonly once: RetryPolicy;
   private readonly auth: OwnerAuthProvider;
   private readonly logger?: Logger;
   private readonly timeoutMs: number;
@@ -63,6 +66,7 @@ export class GoogleCalendarGateway implements CalendarGateway {
   constructor(options: GoogleCalendarGatewayOptions) {
     this.api = calendar({ version: 'v3', rootUrl: options.rootUrl });
     this.retry = new RetryPolicy(options.retry);
+    this.once = new RetryPolicy({ ...options.retry, maxAttempts: 1 });
     this.auth = options.auth;
     this.logger = options.logger;
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -118,9 +122,11 @@ export class GoogleCalendarGateway implements CalendarGateway {
     }
   }
 
-  async getEvent(owner: string, eventId: string): Promise<CalendarEvent | null> {
+  async getEvent(owner: string, eventId: string, limits?: CallLimits): Promise<CalendarEvent | null> {
     try {
-      return toCalendarEvent(await this.call(owner, 'events.get', (p, o) => this.api.events.get({ ...p, calendarId: PRIMARY, eventId }, o)));
+      return toCalendarEvent(
+        await this.call(owner, 'events.get', (p, o) => this.api.events.get({ ...p, calendarId: PRIMARY, eventId }, o), limits),
+      );
     } catch (err) {
       if (hasApiStatus(err, 404)) return null;
       throw err;
@@ -212,10 +218,11 @@ export class GoogleCalendarGateway implements CalendarGateway {
    * One Google call as `owner`, under the retry policy (gaxios' retry off); failures leave as port errors.
    * A 401 drops the owner's cached token once so the next attempt authenticates afresh.
    */
-  private async call<T>(owner: string, operation: string, request: Request<T>): Promise<T> {
-    const options: MethodOptions = { retry: false, timeout: this.timeoutMs };
+  private async call<T>(owner: string, operation: string, request: Request<T>, limits?: CallLimits): Promise<T> {
+    const options: MethodOptions = { retry: false, timeout: limits?.timeoutMs ?? this.timeoutMs };
+    const policy = limits?.timeoutMs !== undefined ? this.once : this.retry;
     try {
-      return await this.retry.run(
+      return await policy.run(
         async () => {
           const auth = await this.auth.authorizedClient(owner);
           const response = await request({ auth, quotaUser: quotaUserFor(owner) }, options);

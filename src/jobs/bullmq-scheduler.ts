@@ -7,7 +7,8 @@ import type { Logger } from '../lib/logger';
 import type { JobScheduler } from '../services/ports';
 import type { FireRequest } from '../services/fire-service';
 import type { DeliveryRef } from '../services/ports';
-import { QUEUE } from './queue-names';
+import { CAPPED_EXPONENTIAL, QUEUE } from './queue-names';
+import { FIRE_LOOK_AHEAD_MS } from '../services/fire-service';
 
 /** Booking wake-ups arriving within this window are merged into one job, so one freeBusy serves many owners. */
 export const BOOKING_COALESCE_MS = 150;
@@ -25,6 +26,12 @@ const KEEP: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
  * as the delivery policy says (Retry-After, budget). These attempts cover the job itself failing (Redis blips).
  */
 const DELIVERY_JOB: Pick<JobsOptions, 'attempts' | 'backoff'> = { attempts: 10, backoff: { type: 'exponential', delay: 2000 } };
+
+/**
+ * A policy event is retried for about a day (1 s doubling up to 5 min between attempts, see workers.ts): a Fleet
+ * API or Redis outage must not drop it, and Fleet sends a failing host only once.
+ */
+const POLICY_EVENT_RETRIES: Pick<JobsOptions, 'attempts' | 'backoff'> = { attempts: 300, backoff: { type: CAPPED_EXPONENTIAL } };
 
 /** The job system: BullMQ queues behind the JobScheduler port, plus ingest enqueueing. */
 export class BullmqScheduler implements JobScheduler {
@@ -57,7 +64,7 @@ export class BullmqScheduler implements JobScheduler {
       events.map((e) => ({
         name: e.type,
         data: e,
-        opts: { ...KEEP, jobId: policyEventJobId(e), attempts: 8, backoff: { type: 'exponential', delay: 1000 } },
+        opts: { ...KEEP, jobId: policyEventJobId(e), ...POLICY_EVENT_RETRIES },
       })),
     );
   }
@@ -89,14 +96,20 @@ export class BullmqScheduler implements JobScheduler {
     await this.fires.add('fire', req, {
       ...KEEP,
       jobId: `fire-${r.id}-${r.bookingNumber}-${startMs}`,
-      delay: Math.max(0, startMs - this.clock.now()),
+      // A little early: the job takes its last look at the event, then waits for the start itself.
+      delay: Math.max(0, startMs - FIRE_LOOK_AHEAD_MS - this.clock.now()),
       ...DELIVERY_JOB,
     });
   }
 
   /** A redelivery: one job per delivery number (a repeated request cannot enqueue it twice). */
   async enqueueDelivery(ref: DeliveryRef): Promise<void> {
-    await this.fires.add('deliver', ref, { ...KEEP, jobId: `deliver-${ref.remediationId}-${ref.deliveryNumber}`, ...DELIVERY_JOB });
+    const jobId = `deliver-${ref.remediationId}-${ref.deliveryNumber}`;
+    // A job of this number that has ended without starting the delivery (it failed, or found the remediation
+    // busy) would swallow the new request: BullMQ ignores an add whose id exists. It makes way.
+    const previous = await this.fires.getJob(jobId);
+    if (previous && ((await previous.isFailed()) || (await previous.isCompleted()))) await previous.remove();
+    await this.fires.add('deliver', ref, { ...KEEP, jobId, ...DELIVERY_JOB });
   }
 
   /** One sync per owner for a burst of notifications: requests within the window share one job. */

@@ -8,3 +8,11 @@ export const QUEUE = {
 } as const;
 
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+
+/** A backoff type of ours (BullMQ's exponential has no cap): 1 s doubling per attempt, at most 5 minutes, jittered. */
+export const CAPPED_EXPONENTIAL = 'capped-exponential';
+
+export function cappedExponentialDelay(attemptsMade: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(5 * 60_000, 1000 * 2 ** Math.max(0, attemptsMade - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}

@@ -6,7 +6,7 @@ import type { DeliveryRef } from '../services/delivery-service';
 import type { FireRequest, FireService } from '../services/fire-service';
 import type { RemediationService } from '../services/remediation-service';
 import type { CalendarWatchService } from '../services/calendar-watch-service';
-import { QUEUE } from './queue-names';
+import { cappedExponentialDelay, QUEUE } from './queue-names';
 
 /** How often a worker checks for jobs whose worker died, and how long a job lock lasts without renewal. */
 const STALLED_CHECK_MS = 15_000;
@@ -33,7 +33,11 @@ export class Workers {
     // may be recovered many times (BullMQ's default is once): a policy event must never be lost to two crashes.
     const common = { connection, prefix, autorun: false, maxStalledCount: MAX_STALLED, lockDuration: LOCK_MS, stalledInterval: STALLED_CHECK_MS };
     this.workers = [
-      new Worker(QUEUE.policyEvents, (job) => this.policyEvent(services, job), { ...common, concurrency: 8 }),
+      new Worker(QUEUE.policyEvents, (job) => this.policyEvent(services, job), {
+        ...common,
+        concurrency: 8,
+        settings: { backoffStrategy: (attemptsMade: number) => cappedExponentialDelay(attemptsMade) },
+      }),
       new Worker(QUEUE.bookings, () => this.bookPending(services), { ...common, concurrency: 1 }),
       // A daemon killed mid-delivery leaves its job stalled: another worker (or the restarted daemon) takes it
       // up again, with the same webhook-id; allow that more than BullMQ's default once.
@@ -104,8 +108,18 @@ export class Workers {
    * delay the delivery policy chose (Retry-After, backoff, budget); the job keeps its id and attempts.
    */
   private async fire(services: WorkerServices, job: Job<FireRequest | DeliveryRef>, token: string | undefined): Promise<void> {
-    const outcome =
-      job.name === 'deliver' ? await services.fires.deliver(job.data as DeliveryRef) : await services.fires.fire(job.data as FireRequest);
+    let outcome;
+    try {
+      outcome = job.name === 'deliver' ? await services.fires.deliver(job.data as DeliveryRef) : await services.fires.fire(job.data as FireRequest);
+    } catch (err) {
+      const attempts = job.opts.attempts ?? 1;
+      if (job.attemptsMade + 1 >= attempts) {
+        // The last attempt: leave the remediation in a state a person can act on (best effort: Redis may be why).
+        const error = `the ${job.name} job failed ${attempts} times: ${(err as Error).message}`;
+        await services.fires.abandon(job, error).catch((e: Error) => this.logger.error({ job: job.id, err: e.message }, 'could not record the abandoned job'));
+      }
+      throw err;
+    }
     if (outcome.kind !== 'retry') return;
     await job.moveToDelayed(Date.now() + outcome.delayMs, token);
     throw new DelayedError();

@@ -70,6 +70,11 @@ export interface WatchChannel {
   expiration: number;
 }
 
+/** A call that must answer fast or not at all: one attempt (no retries) within `timeoutMs`. */
+export interface CallLimits {
+  timeoutMs: number;
+}
+
 export interface CalendarGateway {
   /** The owner's calendar time zone setting, or null if it cannot be read (caller falls back). */
   getTimeZone(owner: string): Promise<string | null>;
@@ -78,7 +83,7 @@ export interface CalendarGateway {
   /** Insert with a client-chosen id. If the id already exists (409), returns the existing event instead. */
   insertEvent(owner: string, event: NewCalendarEvent): Promise<CalendarEvent>;
   /** Returns the event (possibly with status "cancelled"), or null if Google does not know it at all. */
-  getEvent(owner: string, eventId: string): Promise<CalendarEvent | null>;
+  getEvent(owner: string, eventId: string, limits?: CallLimits): Promise<CalendarEvent | null>;
   patchEvent(owner: string, eventId: string, patch: EventPatch): Promise<CalendarEvent>;
   /** Deletes the event; an already deleted (410) or unknown (404) event is not an error. */
   deleteEvent(owner: string, eventId: string): Promise<void>;

@@ -211,6 +211,9 @@ export class BookingService {
         originalDate: current.originalDate ?? plan.day.date,
         updatedAt: new Date(clock.now()).toISOString(),
       } satisfies Partial<Remediation>);
+      // The fire job first: a daemon killed between the two leaves a job that finds nothing to fire (the claim
+      // checks booking and start), never a booked window with no job to fire it.
+      await scheduler.scheduleFire(current);
       await store.save(current, { pending: false });
       return { kind: 'booked' as const, r: current };
     });
@@ -221,7 +224,8 @@ export class BookingService {
       return false;
     }
     this.attempts.delete(r.id);
-    await scheduler.scheduleFire(result.r);
+    // Adopted after a crash ('already'): its job may be the one that was never added.
+    if (result.kind === 'already') await scheduler.scheduleFire(result.r);
     await scheduler.requestChannelMaintenance();
     if (result.kind === 'booked') {
       logger.info(

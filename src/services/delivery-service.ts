@@ -158,6 +158,19 @@ export class DeliveryService {
     r.updatedAt = new Date(this.deps.clock.now()).toISOString();
   }
 
+  /**
+   * The delivery's job itself failed for good (Redis or the daemon, not the receiver, e.g. a long Redis outage):
+   * `delivery_failed` with the reason, so the API shows it and a redelivery can be asked for.
+   */
+  async giveUp(ref: DeliveryRef, error: string): Promise<void> {
+    const now = new Date(this.deps.clock.now()).toISOString();
+    await this.finish(ref, 'delivery_failed', (d) => {
+      d.failedAt = now;
+      d.lastError = error;
+    });
+    this.deps.logger.error({ remediation: ref.remediationId, delivery: ref.deliveryNumber, err: error }, 'delivery job gave up: delivery_failed');
+  }
+
   /** Records the delivery's end and closes the remediation (a remediation resolved meanwhile stays resolved). */
   private async finish(ref: DeliveryRef, status: 'fired' | 'delivery_failed', record: (d: Delivery) => void): Promise<void> {
     await this.underLock(ref.remediationId, async (r) => {

@@ -5,6 +5,19 @@ import { lockNameFor, type ServiceDeps } from './ports';
 import type { RemediationService } from './remediation-service';
 import type { RescheduleService } from './reschedule-service';
 
+/**
+ * A fire job runs this long before the window's start: it takes its last look at the event (at most
+ * PRE_FIRE_CHECK_MS, so a slow Google cannot make the webhook late), then waits for the start.
+ */
+export const FIRE_LOOK_AHEAD_MS = 1000;
+const PRE_FIRE_CHECK_MS = 600;
+/** A job this much ahead of its window (a clock change) goes back to wait rather than hold a worker. */
+const MAX_EARLY_MS = 5000;
+
+function rejectAfter(ms: number, message: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
+}
+
 /** Identifies one window to fire: a booking of a remediation at a start time. */
 export interface FireRequest {
   remediationId: string;
@@ -33,14 +46,33 @@ export class FireService {
 
   /** The job at the window's start; a re-run (retry, stalled job after a crash) continues delivery 1. */
   async fire(req: FireRequest): Promise<DeliveryOutcome> {
-    const { logger } = this.deps;
+    const { logger, clock } = this.deps;
+    const early = Date.parse(req.start) - clock.now();
+    if (early > MAX_EARLY_MS) return { kind: 'retry', delayMs: early - FIRE_LOOK_AHEAD_MS };
     if (!(await this.stillThere(req))) return { kind: 'skipped', why: 'the window changed' };
+    const wait = Date.parse(req.start) - clock.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const claimed = await this.claim(req);
     if (!claimed) {
       logger.debug({ remediation: req.remediationId, start: req.start }, 'fire skipped: window no longer current');
       return { kind: 'skipped', why: 'window no longer current' };
     }
     return this.delivery.attempt({ remediationId: claimed.id, deliveryNumber: 1 });
+  }
+
+  /**
+   * The window's job (fire or deliver) has failed its last attempt: the remediation must not stay `booked` or
+   * `firing` with nothing left to move it. A window that was never claimed is claimed now (its payload fixed, the
+   * owner handed over), then the delivery is given up: `delivery_failed`, ready for a redelivery.
+   */
+  async abandon(job: { name: string; data: FireRequest | DeliveryRef }, error: string): Promise<void> {
+    if (job.name === 'deliver') {
+      await this.delivery.giveUp(job.data as DeliveryRef, error);
+      return;
+    }
+    const req = job.data as FireRequest;
+    const claimed = await this.claim(req);
+    if (claimed) await this.delivery.giveUp({ remediationId: claimed.id, deliveryNumber: 1 }, error);
   }
 
   /** One attempt of a redelivery's job. */
@@ -64,7 +96,10 @@ export class FireService {
     if (!r.email || !r.calendarEventId) return true;
     let observed;
     try {
-      observed = await calendar.getEvent(r.email, r.calendarEventId);
+      // The webhook is due now: one quick look (a token fetch included), else fire on what we know.
+      const look = calendar.getEvent(r.email, r.calendarEventId, { timeoutMs: PRE_FIRE_CHECK_MS });
+      look.catch(() => undefined);
+      observed = await Promise.race([look, rejectAfter(PRE_FIRE_CHECK_MS + 200, 'no answer in time')]);
     } catch (err) {
       // Google unreachable at the start: fire on what we know rather than miss the window.
       logger.warn({ remediation: r.id, owner: r.email, err: (err as Error).message }, 'could not re-read the event before firing');

@@ -3,6 +3,7 @@ import { buildEventDescription } from '../domain/event-text';
 import {
   isOpen,
   mergeFailingPolicy,
+  takesNewFailures,
   removePassingPolicy,
   type FailingPolicy,
   type HostInfo,
@@ -13,6 +14,9 @@ import type { PolicyEvent } from '../ingest/policy-event';
 import type { IndexChanges } from '../store/remediation-store';
 import { lockNameFor, type ServiceDeps } from './ports';
 
+/** How long the time of a host+policy's last event is remembered for ordering (longer than any retry). */
+const EVENT_ORDER_TTL_SECONDS = 30 * 86_400;
+
 /**
  * Applies policy events to remediations: opens one per failing host, merges further failing policies into it,
  * resolves it when every policy passes, and hands the owner over to their next failing host.
@@ -22,6 +26,14 @@ export class RemediationService {
   constructor(private readonly deps: ServiceDeps) {}
 
   async handle(event: PolicyEvent): Promise<void> {
+    const occurredAt = Date.parse(event.occurred_at);
+    if (!(await this.deps.store.markLatestEvent(event.host.id, event.policy.id, occurredAt, EVENT_ORDER_TTL_SECONDS))) {
+      this.deps.logger.info(
+        { host: event.host.id, policy: event.policy.id, type: event.type, occurredAt: event.occurred_at },
+        'event older than one already applied for this host and policy: ignored',
+      );
+      return;
+    }
     if (event.type === 'policy_failing') await this.onFailing(event);
     else await this.onPassing(event);
   }
@@ -30,15 +42,21 @@ export class RemediationService {
     const { store, logger } = this.deps;
     const policy = toFailingPolicy(event);
     const open = await store.openForHost(event.host.id);
-    if (open && open.status !== 'unassigned') {
+    if (open && open.status !== 'unassigned' && takesNewFailures(open)) {
       await this.mergeInto(open, policy, event);
       return;
     }
     const owner = await this.resolveOwner(event);
-    const lockName = owner.choice.email ? `owner:${owner.choice.email}` : `host:${event.host.id}`;
-    const created = await store.withOwnerLock(lockName, async () => {
-      const current = await store.openForHost(event.host.id);
-      if (current && current.status !== 'unassigned') return { merge: current, saved: current, isNew: false };
+    // The host's lock always (two events for one host, one naming an owner and one not, must not both open a
+    // remediation), then the owner's, which guards every later change. Always in this order: no deadlock.
+    const hostLock = `host:${event.host.id}`;
+    const underLocks = <T>(fn: () => Promise<T>): Promise<T> =>
+      store.withOwnerLock(hostLock, () => (owner.choice.email ? store.withOwnerLock(`owner:${owner.choice.email}`, fn) : fn()));
+    const created = await underLocks(async () => {
+      const open = await store.openForHost(event.host.id);
+      if (open && open.status !== 'unassigned' && takesNewFailures(open)) return { merge: open, saved: open, isNew: false };
+      // An unassigned remediation is taken up again; a firing one is left to finish (the host's next one starts).
+      const current = open?.status === 'unassigned' ? open : null;
       const now = new Date(this.deps.clock.now()).toISOString();
       const r: Remediation = current
         ? { ...current, host: owner.host, updatedAt: now }
@@ -71,6 +89,8 @@ export class RemediationService {
       { remediation: r.id, host: r.host.id, owner: r.email, status: r.status, policy: policy.id, reason: r.reason },
       r.status === 'unassigned' ? 'remediation kept unassigned: no usable owner' : `remediation ${created.isNew ? 'opened' : 'assigned'} (${r.status})`,
     );
+    // The owner lookup failed for now (Fleet down): the event's job is retried and assigns it then.
+    if (owner.retry) throw owner.retry;
     if (r.status === 'pending') await this.deps.scheduler.requestBooking();
   }
 
@@ -79,7 +99,7 @@ export class RemediationService {
     const { store, logger } = this.deps;
     const updated = await store.withOwnerLock(lockNameFor(open), async () => {
       const r = await store.get(open.id);
-      if (!r || !isOpen(r)) return null;
+      if (!r || !takesNewFailures(r)) return null;
       const merged = mergeFailingPolicy(r.policies, policy);
       if (!merged.changed) return { r, changed: false };
       r.policies = merged.policies;
@@ -235,7 +255,7 @@ export class RemediationService {
   }
 
   /** Host details and owner: from the event itself, or from the Fleet API when the event names no emails. */
-  private async resolveOwner(event: PolicyEvent): Promise<{ host: HostInfo; choice: OwnerChoice }> {
+  private async resolveOwner(event: PolicyEvent): Promise<{ host: HostInfo; choice: OwnerChoice; retry?: Error }> {
     const { hosts, settings, logger } = this.deps;
     const fromEvent: HostInfo = {
       id: event.host.id,
@@ -258,7 +278,9 @@ export class RemediationService {
         logger.warn({ host: event.host.id }, 'host not found in Fleet');
         return { host: fromEvent, choice: { email: null, reason: err.message } };
       }
-      throw err; // Fleet unavailable: the job is retried
+      // Fleet unavailable: kept unassigned with the reason (visible, not dropped), and the job is retried.
+      const message = (err as Error).message;
+      return { host: fromEvent, choice: { email: null, reason: `owner not known yet: ${message}; retrying` }, retry: err as Error };
     }
   }
 }

@@ -35,11 +35,12 @@ export class RescheduleService {
       if (!r || r.status !== 'booked' || r.calendarEventId !== booked.calendarEventId) return null;
       const from = r.start;
       Object.assign(r, { start, end, updatedAt: new Date(clock.now()).toISOString() });
+      // The job for the new start before the new start is recorded (the old job skips: its start is not current).
+      await scheduler.scheduleFire(r);
       await store.save(r);
       return { r, from };
     });
     if (!moved) return;
-    await scheduler.scheduleFire(moved.r);
     // Moved out of (or into) the push horizon: the channels follow.
     await scheduler.requestChannelMaintenance();
     logger.info(

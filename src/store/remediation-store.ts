@@ -13,6 +13,13 @@ for _, id in ipairs(due) do
 end
 return ids`;
 
+/** KEYS[1] the host+policy's last applied event time; ARGV: this event's time (ms), TTL (s). 1 = apply it. */
+const MARK_LATEST = `
+local last = redis.call('get', KEYS[1])
+if last and tonumber(last) > tonumber(ARGV[1]) then return 0 end
+redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1`;
+
 /**
  * Pointer and index changes that belong to one state transition, written in the same MULTI as the remediation.
  * `true` points the index at this remediation (adds it), `false` removes it; absent leaves it alone.
@@ -45,6 +52,7 @@ export interface IndexChanges {
  *   {mw}:booking:lease:<id>       a replica is booking it right now (PX lease)
  *   {mw}:booked                   zset of booked remediation ids, by window start (what the watcher watches)
  *   {mw}:seen:<event key>         ingest de-duplication marker (TTL)
+ *   {mw}:host:<hostId>:policy:<policyId>:at   time of the last event applied for it (TTL; ordering)
  *   {mw}:tz:<email>               cached calendar time zone (TTL)
  *   {mw}:lock:<name>              short locks
  */
@@ -173,6 +181,15 @@ export class RemediationStore {
 
   async countPendingBookings(): Promise<number> {
     return this.redis.zcard(this.key('booking', 'pending'));
+  }
+
+  /**
+   * Events of one host and policy are applied in the order they happened, whatever order the workers take them
+   * in: true (and recorded) unless a later event for them was applied already.
+   */
+  async markLatestEvent(hostId: number, policyId: number, occurredAt: number, ttlSeconds: number): Promise<boolean> {
+    const key = this.key('host', hostId, 'policy', policyId, 'at');
+    return (await this.redis.eval(MARK_LATEST, 1, key, occurredAt, ttlSeconds)) === 1;
   }
 
   /** True the first time a key is seen within the TTL (ingest idempotency). */

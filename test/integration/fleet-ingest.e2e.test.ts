@@ -2,6 +2,7 @@ import { DaemonClient } from '../support/daemon-client';
 import { FakeFleet } from '../support/fake-fleet';
 import { startTestEnv, type TestEnv } from '../support/test-app';
 import { TestClock } from '../support/test-clock';
+import { waitFor } from '../support/wait';
 
 const TOKEN = 'ingest-token-for-fleet-tests';
 
@@ -90,7 +91,7 @@ describe("Fleet's failing-policies webhook, with owners from the Fleet API", () 
     expect(ghost.reason).toBe('host 2002 not found in Fleet');
   });
 
-  it('retries while the Fleet API is down and books once it is back', async () => {
+  it('keeps the host visible as unassigned while the Fleet API is down, retries, and books once it is back', async () => {
     fleet.hosts.set(2003, {
       id: 2003,
       hostname: 'late',
@@ -101,8 +102,11 @@ describe("Fleet's failing-policies webhook, with owners from the Fleet API", () 
     });
     fleet.failWith = 503;
     await daemon.post('/v1/fleet/failing-policies', fleetWebhook([{ id: 2003, hostname: 'late', display_name: 'Late laptop' }]));
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(await daemon.remediations({ host_id: 2003 })).toEqual([]);
+    // Not dropped: unassigned with the reason while the job is retried.
+    const waiting = await daemon.waitForStatus(2003, 'unassigned');
+    // (host details and device mapping are asked at once: either may be the one reported)
+    expect(waiting.reason).toMatch(/^owner not known yet: Fleet API answered 503 for \/api\/v1\/fleet\/hosts\/2003(\/device_mapping)?; retrying$/);
+    await waitFor(() => fleet.requests.filter((r) => r === 'GET /api/v1/fleet/hosts/2003').length >= 3, { what: 'Fleet retries' });
     fleet.failWith = null;
     const r = await daemon.waitForStatus(2003, 'booked', 15_000);
     expect(r.email).toBe('late@acme.com');

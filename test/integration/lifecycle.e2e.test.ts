@@ -111,6 +111,43 @@ describe('remediation lifecycle: one host per owner, passing cancels, firing at 
     console.log(`firing lateness: ${lateMs} ms`);
   });
 
+  it('applies the events of a host and policy in the order they happened, not the order they arrive', async () => {
+    const owner = 'order@acme.com';
+    env.emulator.addUser(owner, { timeZone: 'UTC' });
+    const at = (iso: string, e: ReturnType<typeof policyEvent>) => ({ ...e, occurred_at: iso });
+    // The passing event (10:05) is taken before the failing one it follows (10:00): the failure is stale.
+    await daemon.post('/v1/policy-events', at('2026-11-23T10:05:00Z', policyEvent('policy_passing', { id: 340, emails: [owner] })));
+    await waitFor(async () => (await env.app.scheduler.policyEvents.getCompletedCount()) > 0, { what: 'passing event applied' });
+    const before = await env.app.scheduler.policyEvents.getCompletedCount();
+    await daemon.post('/v1/policy-events', at('2026-11-23T10:00:00Z', policyEvent('policy_failing', { id: 340, emails: [owner] })));
+    await waitFor(async () => (await env.app.scheduler.policyEvents.getCompletedCount()) > before, { what: 'failing event handled' });
+    expect(await daemon.remediations({ host_id: 340 })).toEqual([]);
+    // A failure after the pass opens a remediation as usual.
+    await daemon.post('/v1/policy-events', at('2026-11-23T10:10:00Z', policyEvent('policy_failing', { id: 340, emails: [owner] })));
+    await daemon.waitForStatus(340, 'booked');
+  });
+
+  it('fires on time when Google is slow to answer the last look at the event', async () => {
+    const owner = 'slowlook@acme.com';
+    env.emulator.addUser(owner, { timeZone: 'UTC' });
+    const start = '2026-11-24T09:00:00.000+00:00';
+    clock.set(Date.parse(start) - 3000);
+    await daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 325, emails: [owner] }));
+    await daemon.waitForStatus(325, 'booked');
+    env.emulator.injectFault({ method: 'events.get', owner, status: 200, delayMs: 5000 });
+    const delivery = await waitFor(() => env.webhook.requests.find((r) => (r.body as { host_id?: number })?.host_id === 325), {
+      timeoutMs: 8000,
+      what: 'resolution webhook',
+    });
+    const lateMs = delivery.at - clock.realTimeOf(start);
+    expect(lateMs).toBeGreaterThanOrEqual(0);
+    expect(lateMs).toBeLessThan(1000);
+    // The look was made (the emulator logs it when its delayed answer goes out, long after the client gave up).
+    await waitFor(() => env.emulator.calls.some((c) => c.method === 'events.get' && c.owner === owner), { timeoutMs: 8000, what: 'events.get' });
+    env.emulator.clearFaults();
+    console.log(`firing lateness with a 5 s events.get: ${lateMs} ms`);
+  });
+
   it('books a new window when the host is still failing after its window fired', async () => {
     const owner = 'again@acme.com';
     env.emulator.addUser(owner, { timeZone: 'UTC' });

@@ -96,6 +96,26 @@ describe('resolution webhook delivery: signed, retried within the budget, stoppe
     console.log(`Retry-After: 3 → next attempt after ${gap} ms, webhook-id ${requests[0].headers['webhook-id']}`);
   });
 
+  it('a policy failing while the window is firing starts the host’s next remediation, not lost in the fired one', async () => {
+    receiver.answer({ status: 429, headers: { 'retry-after': '3' } });
+    await bookWindowNow(env, clock, daemon, 581);
+    await waitFor(() => receiver.forHost(581).length === 1, { timeoutMs: 8000, what: 'first attempt' });
+    expect((await latest(daemon, 581)).status).toBe('firing');
+
+    await daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 581, emails: ['owner581@acme.com'] }, { id: 8, name: 'Firewall' }));
+    const next = await daemon.waitForStatus(581, 'booked');
+    expect(next.id).toBe('h581-2');
+    expect(next.policies).toEqual([{ id: 8, name: 'Firewall' }]);
+    expect(next.start).toBe('2026-11-24T09:30:00.000+00:00');
+
+    await waitFor(() => receiver.forHost(581).length === 2, { timeoutMs: 8000, what: 'retry' });
+    const [fired] = (await daemon.remediations({ host_id: 581 })).filter((r) => r.id !== 'h581-2');
+    await waitFor(async () => (await daemon.remediations({ host_id: 581, status: 'fired' })).length === 1, { what: 'fired' });
+    // The fired window's payload stays what it was at its start.
+    expect(JSON.parse(receiver.forHost(581)[1].rawBody).failing_policies).toEqual([{ id: 7, name: 'Policy 7' }]);
+    expect(fired.id).toBe('h581-1');
+  });
+
   it('410 Gone: delivery_failed at once, never retried', async () => {
     receiver.answer({ status: 410 });
     await bookWindowNow(env, clock, daemon, 521);
@@ -255,5 +275,46 @@ describe('a redelivery is carried by its job alone', () => {
     const requests = receiver.forHost(561);
     expect(requests.map((r) => r.headers['webhook-id'])).toEqual([failed.delivery?.webhook_id, idOf2]);
     expect(requests[1].raw.equals(requests[0].raw)).toBe(true);
+  });
+});
+
+describe('a window whose job fails for good', () => {
+  const clock = new TestClock('2026-11-23T12:00:00Z');
+  let env: TestEnv;
+  let daemon: DaemonClient;
+
+  beforeAll(async () => {
+    env = await startTestEnv({ label: 'webhook-abandon', clock });
+    daemon = new DaemonClient(env.url);
+  });
+  afterAll(async () => {
+    await env.stop();
+  });
+
+  it('ends delivery_failed with its payload fixed and the owner handed over, and can be redelivered', async () => {
+    const owner = 'abandoned@acme.com';
+    env.emulator.addUser(owner, { timeZone: 'UTC' });
+    await daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 571, emails: [owner] }));
+    await daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 572, emails: [owner] }));
+    const booked = await daemon.waitForStatus(571, 'booked');
+    await daemon.waitForStatus(572, 'queued');
+
+    // What the worker does when the fire job's last attempt throws (say, Redis was gone for half an hour).
+    const req = { remediationId: booked.id, bookingNumber: 0, start: booked.start as string };
+    await env.app.services.fires.abandon({ name: 'fire', data: req }, 'the fire job failed 10 times: Connection is closed.');
+
+    const failed = await latest(daemon, 571);
+    expect(failed.status).toBe('delivery_failed');
+    expect(failed.reason).toBe('resolution webhook not delivered: the fire job failed 10 times: Connection is closed.');
+    expect(failed.delivery).toMatchObject({ number: 1, attempts: 0, last_error: 'the fire job failed 10 times: Connection is closed.' });
+    // The window is over for this owner: the next host is booked.
+    await daemon.waitForStatus(572, 'booked');
+
+    const accepted = await daemon.post(`/v1/remediations/${booked.id}/redeliver`, {});
+    expect(accepted.status).toBe(202);
+    await daemon.waitForStatus(571, 'fired');
+    const sent = env.webhook.requests.filter((r) => (r.body as { host_id?: number })?.host_id === 571);
+    expect(sent).toHaveLength(1);
+    expect(sent[0].headers['webhook-id']).toBe(failed.delivery?.webhook_id.replace(/_d1$/, '_d2'));
   });
 });
