@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { ConfigError, SANDBOX_KEY_PREFIX, type Config } from './config';
+import { ConfigError, pushPossible, SANDBOX_KEY_PREFIX, type Config } from './config';
 import { FleetClient } from './fleet/fleet-client';
 import { GoogleCalendarGateway } from './google/google-calendar-gateway';
 import { OwnerAuthProvider } from './google/google-auth';
@@ -215,6 +215,12 @@ export class App {
     const booked = await this.store.allBooked();
     for (const r of booked) await this.scheduler.scheduleFire(r);
     if (booked.length > 0) this.logger.info({ windows: booked.length }, 'fire jobs of booked windows in place');
+    if (!pushPossible(this.config)) {
+      this.logger.warn(
+        { publicUrl: this.config.http.publicUrl, pollIntervalSeconds: this.config.pollIntervalSeconds },
+        'PUBLIC_URL is not HTTPS: Google will not deliver push notifications, so owners’ changes are found by the poll only',
+      );
+    }
     const address = await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
     this.logger.info(
       { address, publicUrl: this.config.http.publicUrl, google: this.config.google.mode, sandbox: this.sandbox !== null },
@@ -240,8 +246,10 @@ function watchSettings(config: Config) {
     pushHorizonMs: config.pushHorizonDays * 86_400_000,
     channelTtlSeconds: config.channelTtlSeconds,
     pollIntervalMs: config.pollIntervalSeconds * 1000,
+    push: pushPossible(config),
   };
 }
+
 
 function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, value));

@@ -204,6 +204,17 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+/**
+ * Google delivers push notifications only to an HTTPS address, and refuses to open a channel to any other: with
+ * the real Google API and a plain-HTTP PUBLIC_URL, asking would cost a refused call per owner per minute. The
+ * sandbox and other API endpoints (an emulator) take what they are given.
+ */
+export function pushPossible(config: Config): boolean {
+  if (config.google.mode === 'sandbox') return true;
+  const realGoogle = new URL(config.google.apiUrl).hostname.endsWith('googleapis.com');
+  return !realGoogle || config.http.publicUrl.startsWith('https://');
+}
+
 /** The proxy variables are read in either spelling; the lower-case one wins, as in curl and undici. */
 function withProxyVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const pick = (name: string) => {

@@ -93,9 +93,13 @@ export interface Delivery {
   failedAt?: string;
 }
 
-/** Stable across retries of one delivery, distinct per remediation, booking and delivery number. */
-export function webhookIdFor(r: Pick<Remediation, 'id' | 'bookingNumber'>, deliveryNumber: number): string {
-  return `msg_${r.id}_b${r.bookingNumber}_d${deliveryNumber}`;
+/**
+ * Stable across retries of one delivery, distinct per remediation, booking and delivery number. The creation time
+ * (base 36 ms) keeps ids unique even when remediation ids start over (a flushed Redis, a new key prefix), so a
+ * receiver that de-duplicates on webhook-id never drops a new delivery as a repeat of an old one.
+ */
+export function webhookIdFor(r: Pick<Remediation, 'id' | 'bookingNumber' | 'createdAt'>, deliveryNumber: number): string {
+  return `msg_${r.id}_${Date.parse(r.createdAt).toString(36)}_b${r.bookingNumber}_d${deliveryNumber}`;
 }
 
 /** The public view of a remediation (GET /v1/remediations). */

@@ -6,7 +6,7 @@ import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
 import type { JobScheduler } from '../services/ports';
 import type { FireRequest } from '../services/fire-service';
-import type { DeliveryRef } from '../services/ports';
+import type { DeliveryRef, EventWithdrawal } from '../services/ports';
 import { CAPPED_EXPONENTIAL, QUEUE } from './queue-names';
 import { FIRE_LOOK_AHEAD_MS } from '../services/fire-service';
 
@@ -110,6 +110,18 @@ export class BullmqScheduler implements JobScheduler {
     const previous = await this.fires.getJob(jobId);
     if (previous && ((await previous.isFailed()) || (await previous.isCompleted()))) await previous.remove();
     await this.fires.add('deliver', ref, { ...KEEP, jobId, ...DELIVERY_JOB });
+  }
+
+  async withdrawEvent(w: EventWithdrawal): Promise<void> {
+    await this.calendarSync.add('withdraw-event', w, {
+      // Added just before the change that gives the event up is saved: by then it normally is.
+      delay: 250,
+      jobId: `withdraw-${hashId(`${w.owner}/${w.eventId}`)}`,
+      removeOnComplete: true,
+      removeOnFail: true,
+      attempts: 12,
+      backoff: { type: 'exponential', delay: 500 },
+    });
   }
 
   /** One sync per owner for a burst of notifications: requests within the window share one job. */

@@ -4,6 +4,7 @@ import type { Logger } from '../lib/logger';
 import type { BookingService } from '../services/booking-service';
 import type { DeliveryRef } from '../services/delivery-service';
 import type { FireRequest, FireService } from '../services/fire-service';
+import type { EventWithdrawal } from '../services/ports';
 import type { RemediationService } from '../services/remediation-service';
 import type { CalendarWatchService } from '../services/calendar-watch-service';
 import { cappedExponentialDelay, QUEUE } from './queue-names';
@@ -46,7 +47,11 @@ export class Workers {
         concurrency: 16,
         maxStalledCount: FIRE_MAX_STALLED,
       }),
-      new Worker(QUEUE.calendarSync, (job: Job<{ owner: string }>) => this.sync(services, job), { ...common, concurrency: 8 }),
+      new Worker(
+        QUEUE.calendarSync,
+        (job: Job) => (job.name === 'withdraw-event' ? services.remediations.withdrawEvent(job.data as EventWithdrawal) : this.sync(services, job)),
+        { ...common, concurrency: 8 },
+      ),
       new Worker(QUEUE.calendarWatch, (job) => this.watch(services, job), { ...common, concurrency: 1 }),
     ];
     for (const w of this.workers) {

@@ -80,7 +80,8 @@ export class BookingService {
       const availability = await this.availability(plans);
       if (availability) {
         for (const plan of plans) {
-          if (await this.book(plan, availability.get(plan.email), now)) round.booked++;
+          // The time now, not the round's start: inserts run one after another, and a slot must not have begun.
+          if (await this.book(plan, availability.get(plan.email), this.deps.clock.now())) round.booked++;
           else round.deferred++;
         }
       }
@@ -192,11 +193,15 @@ export class BookingService {
 
   /** Records the booking and schedules the fire; if the remediation moved on meanwhile, undoes the insert. */
   private async commit(r: Remediation, plan: Plan, choice: SlotChoice, event: CalendarEvent): Promise<boolean> {
-    const { store, clock, logger, scheduler, calendar } = this.deps;
+    const { store, clock, logger, scheduler } = this.deps;
     const result = await store.withOwnerLock(lockNameFor(r), async () => {
       const current = await store.get(r.id);
       if (current && current.status === 'booked' && current.calendarEventId === event.id) return { kind: 'already' as const, r: current };
-      if (!current || current.status !== 'pending' || current.bookingNumber !== r.bookingNumber) return { kind: 'stale' as const };
+      if (!current || current.status !== 'pending' || current.bookingNumber !== r.bookingNumber) {
+        // Resolved or changed while we inserted: the new event goes (a job, so a crash cannot strand it).
+        await scheduler.withdrawEvent({ remediationId: r.id, owner: plan.email, eventId: event.id });
+        return { kind: 'stale' as const };
+      }
       // An adopted event (409: inserted by an earlier attempt) keeps the times it was inserted with.
       const start = event.start.dateTime ? isoInZone(instantOf(event.start.dateTime), plan.zone) : choice.slot.start;
       const end = event.end.dateTime ? isoInZone(instantOf(event.end.dateTime), plan.zone) : choice.slot.end;
@@ -218,9 +223,8 @@ export class BookingService {
       return { kind: 'booked' as const, r: current };
     });
     if (result.kind === 'stale') {
-      await calendar.deleteEvent(plan.email, event.id);
       await store.removePendingBooking(r.id);
-      logger.info({ remediation: r.id, owner: plan.email, event: event.id }, 'remediation changed while booking: event withdrawn');
+      logger.info({ remediation: r.id, owner: plan.email, event: event.id }, 'remediation changed while booking: its new event is withdrawn');
       return false;
     }
     this.attempts.delete(r.id);

@@ -59,7 +59,9 @@ export class CalendarWatchService {
     const now = clock.now();
     const round: ChannelRound = { opened: 0, renewed: 0, stopped: 0 };
     const needed = new Set(
-      (await store.bookedUntil(now + this.settings.pushHorizonMs)).map((r) => r.email).filter((e): e is string => !!e),
+      this.settings.push
+        ? (await store.bookedUntil(now + this.settings.pushHorizonMs)).map((r) => r.email).filter((e): e is string => !!e)
+        : [],
     );
     const renewBefore = Math.min(3600_000, (this.settings.channelTtlSeconds * 1000) / 4);
     const fresh = (c: ChannelRecord | null) => c !== null && c.expiration - now > renewBefore;
@@ -107,7 +109,7 @@ export class CalendarWatchService {
     const { store } = this.deps;
     const activeId = await store.activeForOwner(owner);
     const r = activeId ? await store.get(activeId) : null;
-    return r !== null && r.status === 'booked' && Date.parse(r.start ?? '') <= now + this.settings.pushHorizonMs;
+    return this.settings.push && r !== null && r.status === 'booked' && Date.parse(r.start ?? '') <= now + this.settings.pushHorizonMs;
   }
 
   private async openChannel(owner: string): Promise<ChannelRecord> {

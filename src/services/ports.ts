@@ -19,6 +19,18 @@ export interface JobScheduler {
   requestChannelMaintenance(): Promise<void>;
   /** A job that delivers (or redelivers) a remediation's resolution webhook. */
   enqueueDelivery(ref: DeliveryRef): Promise<void>;
+  /**
+   * A job that deletes one of our events once the change that gives it up is saved. Added BEFORE that change is
+   * saved, so a daemon killed in between leaves a job, never an event nobody tracks (see withdrawEvent).
+   */
+  withdrawEvent(w: EventWithdrawal): Promise<void>;
+}
+
+/** An event of ours to take off an owner's calendar, and the remediation that gives it up. */
+export interface EventWithdrawal {
+  remediationId: string;
+  owner: string;
+  eventId: string;
 }
 
 /** Identifies one delivery of a remediation's resolution webhook (1 = the window's firing, then redeliveries). */
@@ -44,6 +56,8 @@ export interface WatchSettings {
   channelTtlSeconds: number;
   /** Every calendar with a booked window is synced this often (the poll, and push's safety net). */
   pollIntervalMs: number;
+  /** Push channels at all: Google delivers only to HTTPS; without push, the poll is the only watch. */
+  push: boolean;
 }
 
 /** Everything a service may use: ports only, so tests swap real adapters for the emulator and a test clock. */

@@ -12,7 +12,7 @@ import {
 import { FleetHostNotFoundError } from '../fleet/fleet-client';
 import type { PolicyEvent } from '../ingest/policy-event';
 import type { IndexChanges } from '../store/remediation-store';
-import { lockNameFor, type ServiceDeps } from './ports';
+import { lockNameFor, type EventWithdrawal, type ServiceDeps } from './ports';
 
 /** How long the time of a host+policy's last event is remembered for ordering (longer than any retry). */
 const EVENT_ORDER_TTL_SECONDS = 30 * 86_400;
@@ -141,7 +141,7 @@ export class RemediationService {
   }
 
   private async onPassing(event: PolicyEvent): Promise<void> {
-    const { store, logger, calendar } = this.deps;
+    const { store, logger } = this.deps;
     const open = await store.openForHost(event.host.id);
     if (!open) {
       logger.debug({ host: event.host.id, policy: event.policy.id }, 'policy passing for a host without open remediation');
@@ -159,6 +159,8 @@ export class RemediationService {
         return { r, resolved: false, changed: true };
       }
       const before = { status: r.status, eventId: r.calendarEventId, start: r.start };
+      const withdraw = r.status === 'booked' && r.calendarEventId && r.email && Date.parse(r.start ?? '') > this.deps.clock.now();
+      if (withdraw) await this.deps.scheduler.withdrawEvent({ remediationId: r.id, owner: r.email as string, eventId: r.calendarEventId as string });
       await this.close(r, 'resolved');
       return { r, resolved: true, changed: true, before };
     });
@@ -170,11 +172,21 @@ export class RemediationService {
       return;
     }
     logger.info({ remediation: r.id, host: r.host.id, owner: r.email, was: outcome.before?.status }, 'every policy passes: remediation resolved');
-    const { before } = outcome;
-    if (before?.status === 'booked' && before.eventId && r.email && Date.parse(before.start ?? '') > this.deps.clock.now()) {
-      await calendar.deleteEvent(r.email, before.eventId);
-      logger.info({ remediation: r.id, owner: r.email, event: before.eventId }, 'future maintenance event deleted');
+  }
+
+  /**
+   * The job that takes one of our events off the calendar. It waits (fails, and is retried) while the
+   * remediation still holds the event as its booking: the change that gives it up is not saved yet. A change
+   * that was never saved (the daemon died) leaves the event where it belongs once the retries run out.
+   */
+  async withdrawEvent(w: EventWithdrawal): Promise<void> {
+    const { store, calendar, logger } = this.deps;
+    const r = await store.get(w.remediationId);
+    if (r && r.status === 'booked' && r.calendarEventId === w.eventId) {
+      throw new Error(`event ${w.eventId} is still the booking of ${w.remediationId}: not withdrawn yet`);
     }
+    await calendar.deleteEvent(w.owner, w.eventId);
+    logger.info({ remediation: w.remediationId, owner: w.owner, event: w.eventId, status: r?.status }, 'maintenance event withdrawn from the calendar');
   }
 
   /**

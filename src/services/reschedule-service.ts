@@ -50,7 +50,7 @@ export class RescheduleService {
   }
 
   private async rebook(booked: Remediation, reason: 'deleted' | 'moved_to_past' | 'all_day', observed: CalendarEvent | null): Promise<void> {
-    const { store, clock, scheduler, logger, calendar } = this.deps;
+    const { store, clock, scheduler, logger } = this.deps;
     const rebooked = await store.withOwnerLock(lockNameFor(booked), async () => {
       const r = await store.get(booked.id);
       if (!r || r.status !== 'booked' || r.calendarEventId !== booked.calendarEventId) return null;
@@ -66,17 +66,19 @@ export class RescheduleService {
         onlyTimeLeft: undefined,
         updatedAt: new Date(clock.now()).toISOString(),
       } satisfies Partial<Remediation>);
+      // A window dragged into the past or made all-day is still on the calendar: it goes, the new one replaces it.
+      if (observed && observed.status !== 'cancelled' && oldEventId && r.email) {
+        await scheduler.withdrawEvent({ remediationId: r.id, owner: r.email, eventId: oldEventId });
+      }
       await store.save(r, { pendingSince: clock.now() });
-      return { r, oldEventId };
+      return r;
     });
     if (!rebooked) return;
-    const { r, oldEventId } = rebooked;
+    const r = rebooked;
     logger.info(
       { remediation: r.id, host: r.host.id, owner: r.email, reason, originalDate: r.originalDate, rebook: r.rebookCount },
       'owner removed the window: rebooking',
     );
-    // A window dragged into the past or made all-day is still on the calendar: take it away, the new one replaces it.
-    if (observed && observed.status !== 'cancelled' && oldEventId && r.email) await calendar.deleteEvent(r.email, oldEventId);
     await scheduler.requestBooking();
   }
 }

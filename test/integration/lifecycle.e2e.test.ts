@@ -37,8 +37,9 @@ describe('remediation lifecycle: one host per owner, passing cancels, firing at 
     await daemon.waitForStatus(305, 'resolved');
     const next = await daemon.waitForStatus(303, 'booked');
     expect((await daemon.remediations({ host_id: 304 }))[0].status).toBe('queued');
-    const events = env.emulator.events(owner);
-    expect(events.map((e) => e.id)).toEqual([next.calendar_event_id]);
+    // The resolved host's future event is withdrawn (a job, once the resolution is saved).
+    await waitFor(() => env.emulator.events(owner).length === 1, { what: 'resolved host’s event withdrawn' });
+    expect(env.emulator.events(owner).map((e) => e.id)).toEqual([next.calendar_event_id]);
   });
 
   it('keeps the window while some policies still fail and deletes the future event when all pass', async () => {
@@ -109,6 +110,21 @@ describe('remediation lifecycle: one host per owner, passing cancels, firing at 
     expect(next.start).toBe('2026-11-24T09:30:00.000-06:00');
     expect(env.webhook.requests.filter((r) => (r.body as { host_id?: number })?.host_id === 320)).toHaveLength(1);
     console.log(`firing lateness: ${lateMs} ms`);
+  });
+
+  it('withdraws a resolved window’s event even when Google fails the delete longer than one call’s retries', async () => {
+    const owner = 'stubborn@acme.com';
+    env.emulator.addUser(owner, { timeZone: 'UTC' });
+    await daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 315, emails: [owner] }));
+    const booked = await daemon.waitForStatus(315, 'booked');
+    env.emulator.injectFault({ method: 'events.delete', owner, status: 503, times: 8 });
+    await daemon.post('/v1/policy-events', policyEvent('policy_passing', { id: 315, emails: [owner] }));
+    await daemon.waitForStatus(315, 'resolved');
+    await waitFor(() => env.emulator.events(owner).length === 0, { timeoutMs: 10_000, what: 'event withdrawn' });
+    const deletes = env.emulator.calls.filter((c) => c.method === 'events.delete' && c.owner === owner).map((c) => c.status);
+    expect(deletes.filter((s) => s === 503)).toHaveLength(8);
+    expect(deletes[deletes.length - 1]).toBe(204);
+    expect(env.emulator.events(owner, { includeCancelled: true }).find((e) => e.id === booked.calendar_event_id)?.status).toBe('cancelled');
   });
 
   it('applies the events of a host and policy in the order they happened, not the order they arrive', async () => {

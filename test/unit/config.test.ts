@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadConfig, pushPossible } from '../../src/config';
 import { defaultSchedulingRules } from '../../config/scheduling';
 
 describe('loadConfig', () => {
@@ -137,5 +137,13 @@ describe('loadConfig', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toBe('invalid configuration: HTTPS_PROXY must be an http(s) URL (got "socks5://proxy:1080")');
+  });
+
+  it('turns push channels off only for the real Google API with a plain-HTTP PUBLIC_URL', () => {
+    const live = { GOOGLE_CREDENTIALS_FILE: '/k.json' };
+    expect(pushPossible(loadConfig(live))).toBe(false); // http://localhost:8080
+    expect(pushPossible(loadConfig({ ...live, PUBLIC_URL: 'https://mw.acme.com' }))).toBe(true);
+    expect(pushPossible(loadConfig({ ...live, GOOGLE_API_URL: 'http://127.0.0.1:9999/' }))).toBe(true);
+    expect(pushPossible(loadConfig({}))).toBe(true); // the sandbox
   });
 });
