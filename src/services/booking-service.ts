@@ -143,19 +143,22 @@ export class BookingService {
     return null;
   }
 
-  private async book(plan: Plan, availability: OwnerAvailability | undefined, now: number): Promise<boolean> {
+  private async book(plan: Plan, batchAnswer: OwnerAvailability | undefined, now: number): Promise<boolean> {
     const { r, email, zone, day } = plan;
     const rules = this.deps.settings.scheduling;
-    if (!availability || availability.kind === 'unknown') {
-      // notFound may mean the owner left (freeBusy is asked as another owner): their own token tells.
-      if (availability?.reason.includes('notFound')) {
-        try {
-          await this.deps.calendar.getTimeZone(email);
-        } catch (err) {
-          await this.handleFailure(r, err);
-          return false;
-        }
+    let availability = batchAnswer;
+    if (availability?.kind === 'unknown' && /notFound|forbidden/i.test(availability.reason)) {
+      // The batch was asked as another owner, who may not see this calendar; or the owner has left. Asking as
+      // the owner tells: their own free/busy, or their token refused (unassigned).
+      try {
+        const range = queryRange([day]);
+        availability = (await this.deps.calendar.freeBusy([email], range.timeMin, range.timeMax)).get(email);
+      } catch (err) {
+        await this.handleFailure(r, err);
+        return false;
       }
+    }
+    if (!availability || availability.kind === 'unknown') {
       await this.handleFailure(r, new Error(`free/busy of ${email} unknown: ${availability?.reason ?? 'missing from the answer'}`));
       return false;
     }

@@ -144,6 +144,25 @@ describe('booking a maintenance window (daemon + Redis + Calendar emulator)', ()
     expect(r.start).toBe('2026-11-24T09:00:00.000+00:00');
   });
 
+  it('asks freeBusy as the owner when the batch’s answer says their calendar is not visible to another user', async () => {
+    const visible = 'shares@acme.com';
+    const hidden = 'private.person@acme.com';
+    env.emulator.addUser(visible, { timeZone: 'UTC' });
+    env.emulator.addUser(hidden, { timeZone: 'UTC', sharesFreeBusy: false });
+    meeting(hidden, '2026-11-24T09:00:00Z', '2026-11-24T09:30:00Z');
+    env.emulator.resetCalls();
+    await daemon.post('/v1/policy-events', [
+      policyEvent('policy_failing', { id: 115, emails: [visible] }),
+      policyEvent('policy_failing', { id: 116, emails: [hidden] }),
+    ]);
+    // Booked at once (not deferred as "unknown"), around the meeting only the owner's own query can see.
+    const r = await daemon.waitForStatus(116, 'booked', 5000);
+    expect(r.start).toBe('2026-11-24T09:30:00.000+00:00');
+    expect((await daemon.waitForStatus(115, 'booked')).start).toBe('2026-11-24T09:00:00.000+00:00');
+    const freeBusyAs = env.emulator.calls.filter((c) => c.method === 'freebusy.query').map((c) => c.owner);
+    expect(freeBusyAs).toEqual([visible, hidden]);
+  });
+
   it('retries a failed insert without ever creating a second event', async () => {
     const owner = 'retry@acme.com';
     env.emulator.addUser(owner, { timeZone: 'UTC' });

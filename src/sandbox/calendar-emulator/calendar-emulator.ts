@@ -96,10 +96,11 @@ export class CalendarEmulator {
     this.tokens.trust(key, opts.delegation ?? true);
   }
 
-  addUser(email: string, opts: { timeZone?: string; settingsError?: number } = {}): void {
+  addUser(email: string, opts: { timeZone?: string; settingsError?: number; sharesFreeBusy?: boolean } = {}): void {
     if (opts.timeZone !== undefined && !isValidZone(opts.timeZone)) throw new Error(`unknown time zone ${opts.timeZone}`);
     const calendar = this.directory.add(email, opts.timeZone);
     calendar.settingsError = opts.settingsError;
+    if (opts.sharesFreeBusy !== undefined) calendar.sharesFreeBusy = opts.sharesFreeBusy;
   }
 
   hasUser(email: string): boolean {

@@ -64,7 +64,9 @@ export function queryFreeBusy(body: unknown, requester: UserCalendar, directory:
   const calendars: Record<string, FreeBusyCalendar> = {};
   for (const id of ids) {
     const calendar = id === 'primary' ? requester : directory.resolve(id);
-    const error = calendar ? calendar.calendarError : 'notFound';
+    // A calendar whose free/busy is not shared with the requester looks like no calendar at all.
+    const hidden = calendar !== undefined && calendar !== requester && !calendar.sharesFreeBusy;
+    const error = calendar && !hidden ? calendar.calendarError : 'notFound';
     calendars[id] =
       error || !calendar ? { errors: [{ domain: 'global', reason: error ?? 'notFound' }], busy: [] } : { busy: busyIntervals(calendar, timeMin, timeMax) };
   }

@@ -11,6 +11,8 @@ export class UserCalendar {
   timeZone: string;
   settingsError?: number;
   calendarError: CalendarErrorReason | null = null;
+  /** false: other users' freeBusy queries get `notFound` for this calendar (its owner's own query still works). */
+  sharesFreeBusy = true;
   /** The watched resource's id in push channels (one per events collection). */
   readonly resourceId = randomBytes(14).toString('base64url');
   readonly events: EventStore;
