@@ -68,9 +68,9 @@ describe('remediation lifecycle: one host per owner, passing cancels, firing at 
   it('fires the resolution webhook at the start with exactly Fleet’s payload, then books the owner’s next host', async () => {
     const owner = 'fire@acme.com';
     env.emulator.addUser(owner, { timeZone: 'America/Chicago' });
-    // Two seconds before Tuesday 09:00 in Chicago: the first slot starts almost now.
+    // Three seconds before Tuesday 09:00 in Chicago: the first slot starts almost now.
     const start = '2026-11-24T09:00:00.000-06:00';
-    clock.set(Date.parse(start) - 2000);
+    clock.set(Date.parse(start) - 3000);
     const victor = { id: 320, emails: [owner], display_name: "Victor's Virtual Machine", serial_number: 'Z5C4L7GKY0' };
     await daemon.post('/v1/policy-events', [
       policyEvent('policy_failing', victor, { id: 479, name: 'macOS - OS version up to date' }),
@@ -168,7 +168,7 @@ describe('remediation lifecycle: one host per owner, passing cancels, firing at 
     const owner = 'again@acme.com';
     env.emulator.addUser(owner, { timeZone: 'UTC' });
     const start = '2026-11-24T09:00:00.000+00:00';
-    clock.set(Date.parse(start) - 1500);
+    clock.set(Date.parse(start) - 3000);
     await daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 330, emails: [owner] }));
     await daemon.waitForStatus(330, 'booked');
     await daemon.waitForStatus(330, 'fired', 8000);

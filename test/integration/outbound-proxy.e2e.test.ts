@@ -5,7 +5,7 @@ import { startTestEnv, type TestEnv } from '../support/test-app';
 import { TestClock } from '../support/test-clock';
 import { waitFor } from '../support/wait';
 
-// A UTC owner, two seconds before Tuesday 09:00: booked at 09:00, fired two seconds later.
+// A UTC owner, three seconds before Tuesday 09:00: booked at 09:00, fired three seconds later.
 const START = '2026-11-24T09:00:00.000+00:00';
 
 describe('outbound requests through the operator’s proxy (HTTP_PROXY, NO_PROXY)', () => {
@@ -19,7 +19,7 @@ describe('outbound requests through the operator’s proxy (HTTP_PROXY, NO_PROXY
     await fleet.start();
     env = await startTestEnv({
       label: 'proxy',
-      clock: new TestClock(Date.parse(START) - 2000),
+      clock: new TestClock(Date.parse(START) - 3000),
       env: {
         // Lower-case spellings are read too; Fleet is reached directly.
         http_proxy: proxy.url,

@@ -28,8 +28,8 @@ const README_EVENT = {
 };
 
 describe('the sandbox (npm start with no Google credentials)', () => {
-  // Tuesday, two seconds before 10:00 in Zurich: Alice's stand-up fills 09:00–10:00, so 10:00 is her first slot.
-  const clock = new TestClock('2026-11-24T09:59:58+01:00');
+  // Tuesday, three seconds before 10:00 in Zurich: Alice's stand-up fills 09:00–10:00, so 10:00 is her first slot.
+  const clock = new TestClock('2026-11-24T09:59:57+01:00');
   const redis = new Redis(SANDBOX_REDIS_URL);
   let app: App;
   let daemon: DaemonClient;

@@ -8,7 +8,7 @@ import { deletePrefix } from '../support/redis';
 import { TestClock } from '../support/test-clock';
 import { waitFor } from '../support/wait';
 
-// Owners in UTC, Monday clock → the Tuesday 09:00 slot; the clock is set two seconds before it to fire quickly.
+// Owners in UTC, Monday clock → the Tuesday 09:00 slot; the clock is set three seconds before it to fire quickly.
 const START = '2026-11-24T09:00:00.000+00:00';
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
@@ -21,11 +21,11 @@ function gaps(requests: ReceivedRequest[]): number[] {
   return requests.slice(1).map((r, i) => r.at - requests[i].at);
 }
 
-/** Books a window for a new UTC owner starting two seconds from now; resolves once it is booked. */
+/** Books a window for a new UTC owner starting three seconds from now; resolves once it is booked. */
 async function bookWindowNow(env: TestEnv, clock: TestClock, daemon: DaemonClient, hostId: number): Promise<string> {
   const owner = `owner${hostId}@acme.com`;
   env.emulator.addUser(owner, { timeZone: 'UTC' });
-  clock.set(Date.parse(START) - 2000);
+  clock.set(Date.parse(START) - 3000);
   await daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: hostId, emails: [owner] }));
   const booked = await daemon.waitForStatus(hostId, 'booked');
   expect(booked.start).toBe(START);
