@@ -109,9 +109,16 @@ describe('watching booked events: push channels, sync tokens, the owner’s move
   it('follows a window moved later without booking a new one, and ignores text edits', async () => {
     const owner = 'mover@acme.com';
     const r = await bookFor(env, daemon, owner, 405);
+    await new Promise((res) => setTimeout(res, 800)); // the echoes of our own insert pass
+    env.emulator.resetCalls();
     env.emulator.patchEventAsOwner(owner, r.calendar_event_id as string, { summary: 'My maintenance', description: 'edited' });
-    await new Promise((res) => setTimeout(res, 800));
-    expect((await daemon.remediations({ host_id: 405 }))[0].start).toBe(TUESDAY_9);
+    // The sync that read the edit happened; then nothing else: no write, the window unchanged.
+    await waitFor(() => env.emulator.calls.some((c) => c.method === 'events.list' && c.owner === owner && c.status === 200), {
+      what: 'the sync after the text edit',
+    });
+    await new Promise((res) => setTimeout(res, 300));
+    expect((await daemon.remediations({ host_id: 405 }))[0]).toMatchObject({ status: 'booked', start: TUESDAY_9 });
+    expect(Object.keys(env.emulator.callCounts({ owner })).filter((m) => m !== 'events.list' && m !== 'token')).toEqual([]);
 
     env.emulator.resetCalls();
     env.emulator.patchEventAsOwner(owner, r.calendar_event_id as string, {
