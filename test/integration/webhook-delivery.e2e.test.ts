@@ -4,7 +4,6 @@ import type { RemediationView } from '../../src/domain/remediation';
 import { DaemonClient, policyEvent } from '../support/daemon-client';
 import { ScriptedReceiver, type ReceivedRequest } from '../support/scripted-receiver';
 import { startTestEnv, type TestEnv } from '../support/test-app';
-import { deletePrefix } from '../support/redis';
 import { TestClock } from '../support/test-clock';
 import { waitFor } from '../support/wait';
 
@@ -233,10 +232,8 @@ describe('a redelivery is carried by its job alone', () => {
   });
   afterAll(async () => {
     await second?.stop();
-    // The first daemon was stopped in the test; the rest of its environment goes now.
-    await first.emulator.close();
-    await first.webhook.close();
-    await deletePrefix(first.prefix);
+    // The first daemon was stopped in the test (stopping again waits for that stop); its environment goes now.
+    await first.stop();
     await receiver.close();
   });
 
