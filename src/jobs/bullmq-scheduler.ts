@@ -95,7 +95,7 @@ export class BullmqScheduler implements JobScheduler {
     const startMs = Date.parse(r.start);
     await this.fires.add('fire', req, {
       ...KEEP,
-      jobId: `fire-${r.id}-${r.bookingNumber}-${startMs}`,
+      jobId: fireJobId(r),
       // A little early: the job takes its last look at the event, then waits for the start itself.
       delay: Math.max(0, startMs - FIRE_LOOK_AHEAD_MS - this.clock.now()),
       ...DELIVERY_JOB,
@@ -110,6 +110,15 @@ export class BullmqScheduler implements JobScheduler {
     const previous = await this.fires.getJob(jobId);
     if (previous && ((await previous.isFailed()) || (await previous.isCompleted()))) await previous.remove();
     await this.fires.add('deliver', ref, { ...KEEP, jobId, ...DELIVERY_JOB });
+  }
+
+  async deliveryJobLive(r: Remediation): Promise<boolean> {
+    const number = r.delivery?.number ?? 1;
+    const jobId = number === 1 ? fireJobId(r) : `deliver-${r.id}-${number}`;
+    const job = await this.fires.getJob(jobId);
+    if (!job) return false;
+    const state = await job.getState();
+    return state === 'waiting' || state === 'delayed' || state === 'active' || state === 'prioritized' || state === 'waiting-children';
   }
 
   async withdrawEvent(w: EventWithdrawal): Promise<void> {
@@ -171,6 +180,11 @@ export class BullmqScheduler implements JobScheduler {
   async close(): Promise<void> {
     await Promise.all(this.queues.map((q) => q.close()));
   }
+}
+
+/** One fire job per remediation, booking and start: a moved window gets a new one, a repeated add is nothing. */
+function fireJobId(r: Pick<Remediation, 'id' | 'bookingNumber' | 'start'>): string {
+  return `fire-${r.id}-${r.bookingNumber}-${Date.parse(r.start ?? '')}`;
 }
 
 export function policyEventJobId(e: PolicyEvent): string {

@@ -139,6 +139,8 @@ export class Workers {
     const round = await services.watch.maintainChannels();
     if (round.opened + round.renewed + round.stopped > 0) this.logger.info(round, 'push channels maintained');
     if (job.name !== 'watch-tick') return;
+    const stranded = await services.fires.recoverStranded();
+    if (stranded > 0) this.logger.warn({ remediations: stranded }, 'deliveries left without a job ended as delivery_failed');
     const due = await services.watch.pollDue();
     if (due.length > 0) this.logger.debug({ owners: due.length }, 'poll: calendars due for a sync');
   }

@@ -162,28 +162,39 @@ export class DeliveryService {
    * The delivery's job itself failed for good (Redis or the daemon, not the receiver, e.g. a long Redis outage):
    * `delivery_failed` with the reason, so the API shows it and a redelivery can be asked for.
    */
-  async giveUp(ref: DeliveryRef, error: string): Promise<void> {
+  async giveUp(ref: DeliveryRef, error: string): Promise<boolean> {
     const now = new Date(this.deps.clock.now()).toISOString();
-    await this.finish(ref, 'delivery_failed', (d) => {
+    const record = (d: Delivery) => {
       d.failedAt = now;
       d.lastError = error;
-    });
-    this.deps.logger.error({ remediation: ref.remediationId, delivery: ref.deliveryNumber, err: error }, 'delivery job gave up: delivery_failed');
+    };
+    // Only a delivery still in progress: one that ended meanwhile (delivered, say) keeps its outcome.
+    const gaveUp = await this.finish(ref, 'delivery_failed', record, { onlyIfFiring: true });
+    if (gaveUp) this.deps.logger.error({ remediation: ref.remediationId, delivery: ref.deliveryNumber, err: error }, 'delivery given up: delivery_failed');
+    return gaveUp;
   }
 
   /** Records the delivery's end and closes the remediation (a remediation resolved meanwhile stays resolved). */
-  private async finish(ref: DeliveryRef, status: 'fired' | 'delivery_failed', record: (d: Delivery) => void): Promise<void> {
-    await this.underLock(ref.remediationId, async (r) => {
-      if (!r.delivery || r.delivery.number !== ref.deliveryNumber) return;
+  private async finish(
+    ref: DeliveryRef,
+    status: 'fired' | 'delivery_failed',
+    record: (d: Delivery) => void,
+    opts: { onlyIfFiring?: boolean } = {},
+  ): Promise<boolean> {
+    const done = await this.underLock(ref.remediationId, async (r) => {
+      if (!r.delivery || r.delivery.number !== ref.deliveryNumber) return false;
+      if (opts.onlyIfFiring && r.status !== 'firing') return false;
       record(r.delivery);
       r.delivery.nextAttemptAt = undefined;
       if (r.status !== 'firing') {
         await this.deps.store.save(r);
-        return;
+        return true;
       }
       const reason = status === 'delivery_failed' ? `resolution webhook not delivered: ${r.delivery.lastError ?? 'unknown error'}` : undefined;
       await this.remediations.close(r, status, reason);
+      return true;
     });
+    return done === true;
   }
 
   /** Runs fn on the freshly read remediation under its owner's lock; null when it does not exist. */

@@ -75,6 +75,22 @@ export class FireService {
     if (claimed) await this.delivery.giveUp({ remediationId: claimed.id, deliveryNumber: 1 }, error);
   }
 
+  /**
+   * The sweep for deliveries left without a job: one that failed for good while Redis was away (so abandon could
+   * not record it), or was removed by hand. Each such `firing` remediation ends `delivery_failed`, ready for a
+   * redelivery. Returns how many.
+   */
+  async recoverStranded(): Promise<number> {
+    const { store, scheduler } = this.deps;
+    let recovered = 0;
+    for (const r of await store.allFiring()) {
+      if (await scheduler.deliveryJobLive(r)) continue;
+      const ref = { remediationId: r.id, deliveryNumber: r.delivery?.number ?? 1 };
+      if (await this.delivery.giveUp(ref, 'its delivery job ended without finishing it (see the daemon logs)')) recovered++;
+    }
+    return recovered;
+  }
+
   /** One attempt of a redelivery's job. */
   deliver(ref: DeliveryRef): Promise<DeliveryOutcome> {
     return this.delivery.attempt(ref);

@@ -24,6 +24,8 @@ export interface JobScheduler {
    * saved, so a daemon killed in between leaves a job, never an event nobody tracks (see withdrawEvent).
    */
   withdrawEvent(w: EventWithdrawal): Promise<void>;
+  /** Whether the job carrying a remediation's current delivery is still there to finish it. */
+  deliveryJobLive(r: Remediation): Promise<boolean>;
 }
 
 /** An event of ours to take off an owner's calendar, and the remediation that gives it up. */

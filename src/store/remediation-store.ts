@@ -51,6 +51,7 @@ export interface IndexChanges {
  *   {mw}:booking:pending          zset of remediation ids waiting for a slot, by enqueue time
  *   {mw}:booking:lease:<id>       a replica is booking it right now (PX lease)
  *   {mw}:booked                   zset of booked remediation ids, by window start (what the watcher watches)
+ *   {mw}:firing                   zset of firing remediation ids, by fire time (what the stuck-delivery sweep checks)
  *   {mw}:seen:<event key>         ingest de-duplication marker (TTL)
  *   {mw}:host:<hostId>:policy:<policyId>:at   time of the last event applied for it (TTL; ordering)
  *   {mw}:tz:<email>               cached calendar time zone (TTL)
@@ -116,6 +117,8 @@ export class RemediationStore {
     if (r.email) m.sadd(this.key('owner', r.email, 'rems'), r.id);
     if (r.status === 'booked' && r.start) m.zadd(this.key('booked'), Date.parse(r.start), r.id);
     else m.zrem(this.key('booked'), r.id);
+    if (r.status === 'firing') m.zadd(this.key('firing'), Date.parse(r.firedAt ?? r.updatedAt), r.id);
+    else m.zrem(this.key('firing'), r.id);
     if (changes.openForHost === true) m.set(this.key('host', r.host.id, 'open'), r.id);
     if (changes.openForHost === false) m.del(this.key('host', r.host.id, 'open'));
     if (r.email && changes.activeForOwner === true) m.set(this.key('owner', r.email, 'active'), r.id);
@@ -129,6 +132,11 @@ export class RemediationStore {
   /** Booked remediations whose window starts up to `until` (epoch ms), earliest first. */
   async bookedUntil(until: number): Promise<Remediation[]> {
     return this.getMany(await this.redis.zrangebyscore(this.key('booked'), '-inf', until));
+  }
+
+  /** Every remediation whose webhook is being delivered. */
+  async allFiring(): Promise<Remediation[]> {
+    return this.getMany(await this.redis.zrange(this.key('firing'), '0', '-1'));
   }
 
   /** Every booked remediation, earliest first. */

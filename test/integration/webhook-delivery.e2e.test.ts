@@ -115,6 +115,27 @@ describe('resolution webhook delivery: signed, retried within the budget, stoppe
     expect(fired.id).toBe('h581-1');
   });
 
+  it('a delivery whose job is gone (failed for good while Redis was away, removed by hand) is swept to delivery_failed', async () => {
+    // One 503 that asks for 30 s: the job waits in `delayed`, where it can be taken away.
+    receiver.answer({ status: 503, headers: { 'retry-after': '30' } });
+    await bookWindowNow(env, clock, daemon, 591);
+    await waitFor(() => receiver.forHost(591).length === 1, { timeoutMs: 8000, what: 'first attempt' });
+    const firing = await latest(daemon, 591);
+    expect(firing.status).toBe('firing');
+    // Nothing to sweep while the job waits for its retry.
+    expect(await env.app.services.fires.recoverStranded()).toBe(0);
+
+    const job = await env.app.scheduler.fires.getJob(`fire-${firing.id}-0-${Date.parse(START)}`);
+    await waitFor(async () => (await job?.getState()) === 'delayed', { what: 'job waiting for its retry' });
+    await job?.remove();
+    expect(await env.app.services.fires.recoverStranded()).toBe(1);
+    const swept = await latest(daemon, 591);
+    expect(swept.status).toBe('delivery_failed');
+    expect(swept.reason).toBe('resolution webhook not delivered: its delivery job ended without finishing it (see the daemon logs)');
+    expect(await env.app.services.fires.recoverStranded()).toBe(0);
+    expect(receiver.forHost(591)).toHaveLength(1);
+  });
+
   it('410 Gone: delivery_failed at once, never retried', async () => {
     receiver.answer({ status: 410 });
     await bookWindowNow(env, clock, daemon, 521);
