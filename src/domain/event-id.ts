@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 
+/** The private extended property that marks an event as ours (its value: the remediation id). */
+export const OWNED_BY_PROPERTY = 'maintenanceWindowsRemediation';
+
 /** Google's alphabet for client-chosen event ids: base32hex, lowercase. */
 const BASE32HEX = '0123456789abcdefghijklmnopqrstuv';
 /** Our own cap (Google allows 1024): short ids keep logs and URLs readable. */

@@ -104,7 +104,7 @@ export class BullmqScheduler implements JobScheduler {
 
   /** A redelivery: one job per delivery number (a repeated request cannot enqueue it twice). */
   async enqueueDelivery(ref: DeliveryRef): Promise<void> {
-    const jobId = `deliver-${ref.remediationId}-${ref.deliveryNumber}`;
+    const jobId = deliverJobId(ref.remediationId, ref.deliveryNumber);
     // A job of this number that has ended without starting the delivery (it failed, or found the remediation
     // busy) would swallow the new request: BullMQ ignores an add whose id exists. It makes way.
     const previous = await this.fires.getJob(jobId);
@@ -114,11 +114,11 @@ export class BullmqScheduler implements JobScheduler {
 
   async deliveryJobLive(r: Remediation): Promise<boolean> {
     const number = r.delivery?.number ?? 1;
-    const jobId = number === 1 ? fireJobId(r) : `deliver-${r.id}-${number}`;
-    const job = await this.fires.getJob(jobId);
+    const job = await this.fires.getJob(number === 1 ? fireJobId(r) : deliverJobId(r.id, number));
     if (!job) return false;
+    // Anything but ended: waiting, delayed, active (a stalled one included), prioritized.
     const state = await job.getState();
-    return state === 'waiting' || state === 'delayed' || state === 'active' || state === 'prioritized' || state === 'waiting-children';
+    return state !== 'completed' && state !== 'failed' && state !== 'unknown';
   }
 
   async withdrawEvent(w: EventWithdrawal): Promise<void> {
@@ -185,6 +185,11 @@ export class BullmqScheduler implements JobScheduler {
 /** One fire job per remediation, booking and start: a moved window gets a new one, a repeated add is nothing. */
 function fireJobId(r: Pick<Remediation, 'id' | 'bookingNumber' | 'start'>): string {
   return `fire-${r.id}-${r.bookingNumber}-${Date.parse(r.start ?? '')}`;
+}
+
+/** One job per delivery number of a remediation (1 is the fire job's). */
+function deliverJobId(remediationId: string, deliveryNumber: number): string {
+  return `deliver-${remediationId}-${deliveryNumber}`;
 }
 
 export function policyEventJobId(e: PolicyEvent): string {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
 import type { Logger } from '../lib/logger';
+import { deleteKeysUnder } from '../store/key-prefix';
 import { CalendarEmulator, createServiceAccountKey, type ServiceAccountKey } from './calendar-emulator';
 
 /**
@@ -41,19 +42,9 @@ export async function startSandbox(logger: Logger, now: () => number): Promise<S
  * Returns how many keys were removed.
  */
 export async function clearSandboxState(redis: Redis, prefix: string, logger: Logger): Promise<number> {
-  let removed = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) removed += await redis.unlink(...keys);
-  } while (cursor !== '0');
+  const removed = await deleteKeysUnder(redis, prefix);
   if (removed > 0) logger.info({ prefix, keys: removed }, 'sandbox: the previous run\'s state was cleared (its calendars lived in memory)');
   return removed;
-}
-
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
 /** A morning stand-up and a lunch on the coming Tuesday, so the demo shows slots being skipped. */

@@ -1,5 +1,5 @@
 import { buildEventDescription, EVENT_SUMMARY } from '../domain/event-text';
-import { eventIdFor } from '../domain/event-id';
+import { eventIdFor, OWNED_BY_PROPERTY } from '../domain/event-id';
 import { isoInZone, resolveTimeZone } from '../domain/time-zone';
 import { chooseSlot, instantOf, nextBookingDay, queryRange, type BookingDay, type SlotChoice } from '../domain/slot-search';
 import { rebookDay } from '../domain/reschedule-rules';
@@ -19,9 +19,6 @@ const RETRY_CAP_MS = 30 * 60_000;
 
 /** A replica books the pending remediations it claimed alone for up to this long (it releases them when done); if it dies, they are next in line again after. */
 const BOOKING_LEASE_MS = 20_000;
-
-/** The private extended property that marks an event as ours. */
-export const OWNED_BY_PROPERTY = 'maintenanceWindowsRemediation';
 
 interface Plan {
   r: Remediation;

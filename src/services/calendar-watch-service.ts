@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { OWNED_BY_PROPERTY } from '../domain/event-id';
 import { sameSecret } from '../lib/secrets';
 import { SyncTokenExpiredError, type CalendarEvent, type EventChanges } from '../ports/calendar';
 import type { ChannelRecord, WatchStore } from '../store/watch-store';
-import { OWNED_BY_PROPERTY } from './booking-service';
 import type { ServiceDeps } from './ports';
 import type { RescheduleService } from './reschedule-service';
 

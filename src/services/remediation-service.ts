@@ -41,8 +41,10 @@ export class RemediationService {
   private async onFailing(event: PolicyEvent): Promise<void> {
     const { store, logger } = this.deps;
     const policy = toFailingPolicy(event);
+    // An assigned, not yet firing remediation of the host takes the new failure; otherwise one is (re)opened.
+    const joinable = (r: Remediation) => r.status !== 'unassigned' && takesNewFailures(r);
     const open = await store.openForHost(event.host.id);
-    if (open && open.status !== 'unassigned' && takesNewFailures(open)) {
+    if (open && joinable(open)) {
       await this.mergeInto(open, policy, event);
       return;
     }
@@ -54,7 +56,7 @@ export class RemediationService {
       store.withOwnerLock(hostLock, () => (owner.choice.email ? store.withOwnerLock(`owner:${owner.choice.email}`, fn) : fn()));
     const created = await underLocks(async () => {
       const open = await store.openForHost(event.host.id);
-      if (open && open.status !== 'unassigned' && takesNewFailures(open)) return { merge: open, saved: open, isNew: false };
+      if (open && joinable(open)) return { merge: open, saved: open, isNew: false };
       // An unassigned remediation is taken up again; a firing one is left to finish (the host's next one starts).
       const current = open?.status === 'unassigned' ? open : null;
       const now = new Date(this.deps.clock.now()).toISOString();

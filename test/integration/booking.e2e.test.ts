@@ -1,5 +1,4 @@
-import { eventIdFor } from '../../src/domain/event-id';
-import { OWNED_BY_PROPERTY } from '../../src/services/booking-service';
+import { eventIdFor, OWNED_BY_PROPERTY } from '../../src/domain/event-id';
 import { DaemonClient, policyEvent } from '../support/daemon-client';
 import { startTestEnv, type TestEnv } from '../support/test-app';
 import { TestClock } from '../support/test-clock';

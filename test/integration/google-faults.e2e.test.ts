@@ -4,7 +4,7 @@
  * company is unassigned with the reason while the others of the same booking round are booked; a 401 costs one
  * token refresh.
  */
-import { OWNED_BY_PROPERTY } from '../../src/services/booking-service';
+import { OWNED_BY_PROPERTY } from '../../src/domain/event-id';
 import type { RemediationView } from '../../src/domain/remediation';
 import { CalendarEmulator, type EmulatorCall, type EmulatorMethod } from '../../src/sandbox/calendar-emulator';
 import { DaemonClient, policyEvent } from '../support/daemon-client';

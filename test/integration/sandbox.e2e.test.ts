@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { App } from '../../src/app';
 import { loadConfig, SANDBOX_KEY_PREFIX } from '../../src/config';
 import { createLogger } from '../../src/lib/logger';
+import { deleteKeysUnder } from '../../src/store/key-prefix';
 import { DaemonClient } from '../support/daemon-client';
 import { freePort } from '../support/free-port';
 import { TEST_REDIS_URL } from '../support/redis';
@@ -36,10 +37,8 @@ describe('the sandbox (npm start with no Google credentials)', () => {
   let base: string;
 
   async function clearDb(): Promise<void> {
-    for (const pattern of [`${SANDBOX_KEY_PREFIX}:*`, '{mw}:sandbox-test:*']) {
-      const keys = await redis.keys(pattern);
-      if (keys.length > 0) await redis.del(...keys);
-    }
+    await deleteKeysUnder(redis, SANDBOX_KEY_PREFIX);
+    await deleteKeysUnder(redis, '{mw}:sandbox-test');
   }
 
   beforeAll(async () => {

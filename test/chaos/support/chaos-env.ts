@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import type { RemediationView } from '../../../src/domain/remediation';
-import { OWNED_BY_PROPERTY } from '../../../src/services/booking-service';
+import { OWNED_BY_PROPERTY } from '../../../src/domain/event-id';
 import { CalendarEmulator, createServiceAccountKey } from '../../../src/sandbox/calendar-emulator';
 import { DaemonProcess } from '../../support/daemon-process';
 import { freePort } from '../../support/free-port';
