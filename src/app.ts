@@ -15,13 +15,10 @@ import { systemClock, type Clock } from './lib/clock';
 import { createLogger, type Logger } from './lib/logger';
 import { describeProxy, fetchThrough, proxyDispatcher } from './lib/outbound-proxy';
 import { ensureLocalRedis } from './lib/redis-bootstrap';
-import type { CalendarGateway } from './ports/calendar';
 import { clearSandboxState, registerSandboxRoutes, SINK_PATH, startSandbox, type Sandbox } from './sandbox/sandbox';
-import { BookingService } from './services/booking-service';
-import { FireService } from './services/fire-service';
-import { RemediationService } from './services/remediation-service';
-import { RescheduleService } from './services/reschedule-service';
-import { CalendarWatchService } from './services/calendar-watch-service';
+import { createServices, type Services } from './services/create-services';
+import type { ServiceDeps } from './services/ports';
+import { RedisFeedCursor } from './store/feed-cursor';
 import { WatchStore } from './store/watch-store';
 import { RemediationStore } from './store/remediation-store';
 import { HttpResolutionSender } from './webhook/resolution-webhook';
@@ -53,16 +50,16 @@ export class App {
   private stopping: Promise<void> | undefined;
 
   private constructor(
-    readonly config: Config,
     readonly logger: Logger,
+    /** The HTTP server (Fastify: `inject()` reaches it without a socket). */
     readonly http: FastifyInstance,
-    readonly store: RemediationStore,
-    readonly scheduler: BullmqScheduler,
-    readonly workers: Workers,
-    readonly calendar: CalendarGateway,
-    readonly services: { remediations: RemediationService; bookings: BookingService; fires: FireService },
+    /** Every capability of the daemon (what the workers and the HTTP layer call). */
+    readonly services: Services,
+    private readonly config: Config,
+    private readonly scheduler: BullmqScheduler,
+    private readonly workers: Workers,
     private readonly closers: Closer[],
-    readonly sandbox: Sandbox | null,
+    private readonly sandbox: Sandbox | null,
     private readonly bookingSweep: boolean,
   ) {}
 
@@ -91,7 +88,7 @@ export class App {
       if (config.google.mode === 'sandbox' && config.redis.keyPrefix === SANDBOX_KEY_PREFIX) {
         await clearSandboxState(redis, config.redis.keyPrefix, logger);
       }
-      const store = new RemediationStore(redis, config.redis.keyPrefix);
+      const store = new RemediationStore(redis, config.redis.keyPrefix, config.eventFeedMaxLength);
 
       let sandbox: Sandbox | null = null;
       let credentials: ServiceAccountCredentials;
@@ -142,44 +139,53 @@ export class App {
 
       const scheduler = new BullmqScheduler(queueConnection, config.redis.keyPrefix, clock, logger);
       closers.push(['queues', () => scheduler.close()]);
-      const deps = {
+      const sender = (url: string) =>
+        new HttpResolutionSender({
+          url,
+          secret: config.webhook.secret,
+          timeoutMs: config.webhook.timeoutSeconds * 1000,
+          dispatcher: sinkIsLocal && url === webhookUrl ? undefined : proxy,
+        });
+      const deps: ServiceDeps = {
         store,
         calendar,
         hosts: config.fleet ? new FleetClient(config.fleet.url, config.fleet.apiToken, { dispatcher: proxy }) : undefined,
-        sender: new HttpResolutionSender({
-          url: webhookUrl,
-          secret: config.webhook.secret,
-          timeoutMs: config.webhook.timeoutSeconds * 1000,
-          dispatcher: sinkIsLocal ? undefined : proxy,
-        }),
+        sender: sender(webhookUrl),
         scheduler,
         clock,
         logger,
-        settings: { domain: config.domain, orgName: config.orgName, scheduling: config.scheduling, watch: watchSettings(config) },
+        settings: {
+          domain: config.domain,
+          orgName: config.orgName,
+          scheduling: config.scheduling,
+          watch: watchSettings(config),
+          notifyBeforeMinutes: config.notifyBeforeMinutes,
+        },
       };
-      const remediations = new RemediationService(deps);
-      const reschedule = new RescheduleService(deps);
-      const watch = new CalendarWatchService(deps, new WatchStore(redis, config.redis.keyPrefix), reschedule);
-      const services = {
-        remediations,
-        bookings: new BookingService(deps, remediations),
-        fires: new FireService(deps, remediations, reschedule, { retryBudgetSeconds: config.webhook.retryBudgetSeconds }),
-        watch,
-      };
+      const services = createServices(deps, {
+        watchStore: new WatchStore(redis, config.redis.keyPrefix),
+        feedCursor: new RedisFeedCursor(redis, config.redis.keyPrefix),
+        lifecycleJobs: scheduler,
+        lifecycleSender: config.lifecycleWebhook.url ? sender(config.lifecycleWebhook.url) : null,
+        lifecycle: {
+          url: config.lifecycleWebhook.url,
+          types: config.lifecycleWebhook.types,
+          retryBudgetSeconds: config.webhook.retryBudgetSeconds ?? LIFECYCLE_RETRY_BUDGET_SECONDS,
+        },
+        delivery: { retryBudgetSeconds: config.webhook.retryBudgetSeconds },
+      });
       const workers = new Workers(workerConnection, config.redis.keyPrefix, services, logger);
       closers.push(['workers', () => workers.close()]);
 
       const http = buildHttpServer({
         logger,
         store,
-        ingestToken: config.ingestToken,
+        clock,
+        tokens: { ingest: config.ingestToken, admin: config.adminToken },
         enqueue: (events) => scheduler.enqueuePolicyEvents(events),
         redeliver: (id) => services.fires.redeliver(id),
-        notify: async (n) => {
-          const verdict = await watch.verifyNotification(n);
-          if (verdict.kind === 'sync') await scheduler.requestSync(verdict.owner);
-          return verdict;
-        },
+        admin: services.admin,
+        notify: (n) => services.watch.acceptNotification(n),
         ready: async () => {
           const redisOk = await Promise.race([
             redis.ping().then((p) => p === 'PONG', () => false),
@@ -192,7 +198,7 @@ export class App {
       if (sandbox) registerSandboxRoutes(http, sandbox, logger);
       closers.push(['http', () => http.close()]);
 
-      const app: App = new App(config, logger, http, store, scheduler, workers, calendar, services, closers, sandbox, opts.bookingSweep ?? true);
+      const app: App = new App(logger, http, services, config, scheduler, workers, closers, sandbox, opts.bookingSweep ?? true);
       return app;
     } catch (err) {
       await runClosers(closers, logger);
@@ -208,13 +214,7 @@ export class App {
     // Often enough to renew a channel in time and to catch windows entering the push horizon; at most a minute.
     const watch = watchSettings(this.config);
     await this.scheduler.startWatchSchedule(clamp(Math.min(watch.channelTtlSeconds * 125, watch.pollIntervalMs / 6), 1000, 60_000));
-    await this.scheduler.requestChannelMaintenance();
-    // Anything left pending by an earlier run is booked right away.
-    if ((await this.store.countPendingBookings()) > 0) await this.scheduler.requestBooking();
-    // Every booked window has its fire job (idempotent: an existing job is left as it is).
-    const booked = await this.store.allBooked();
-    for (const r of booked) await this.scheduler.scheduleFire(r);
-    if (booked.length > 0) this.logger.info({ windows: booked.length }, 'fire jobs of booked windows in place');
+    await this.services.recovery.recover();
     if (!pushPossible(this.config)) {
       this.logger.warn(
         { publicUrl: this.config.http.publicUrl, pollIntervalSeconds: this.config.pollIntervalSeconds },
@@ -226,6 +226,11 @@ export class App {
       { address, publicUrl: this.config.http.publicUrl, google: this.config.google.mode, sandbox: this.sandbox !== null },
       'maintenance-windows daemon started',
     );
+    const open = [
+      ...(this.config.ingestToken ? [] : ['ingest (POST /v1/policy-events, /v1/fleet/failing-policies)']),
+      ...(this.config.adminToken ? [] : ['read and admin (/v1/remediations…, /v1/events, /v1/hosts…)']),
+    ];
+    if (open.length > 0) this.logger.warn({ openRoutes: open }, `no token set: ${open.join(' and ')} routes are open to anyone who reaches the port`);
     return address;
   }
 
@@ -239,6 +244,9 @@ export class App {
     return this.stopping;
   }
 }
+
+/** Lifecycle webhooks are retried this long by default (WEBHOOK_RETRY_BUDGET_SECONDS overrides it). */
+const LIFECYCLE_RETRY_BUDGET_SECONDS = 3600;
 
 function watchSettings(config: Config) {
   return {

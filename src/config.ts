@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { defaultSchedulingRules } from '../config/scheduling';
 import type { SchedulingRules } from './domain/scheduling-rules';
+import { LIFECYCLE_EVENT_TYPES, type LifecycleEventType } from './domain/lifecycle-event';
 import { describeProxy, type OutboundProxy } from './lib/outbound-proxy';
+import { DEFAULT_FEED_MAX_LENGTH } from './store/remediation-store';
 import { decodeWebhookSecret, WebhookSecretError } from './webhook/webhook-signer';
 
 /**
@@ -97,6 +99,25 @@ const envSchema = z.object({
   WEBHOOK_TIMEOUT_SECONDS: z.preprocess(emptyToUndefined, positiveInt(300).default(30)),
   WEBHOOK_RETRY_BUDGET_SECONDS: z.preprocess(emptyToUndefined, positiveInt(7 * 86_400).optional()),
   INGEST_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+  ADMIN_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+  LIFECYCLE_WEBHOOK_URL: z.preprocess(emptyToUndefined, httpUrl.optional()),
+  LIFECYCLE_WEBHOOK_EVENTS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .transform((v) => v.split(',').map((t) => t.trim()).filter(Boolean))
+      .refine((types) => types.length > 0, 'must list at least one event type')
+      .superRefine((types, ctx) => {
+        const unknown = types.filter((t) => !(LIFECYCLE_EVENT_TYPES as readonly string[]).includes(t));
+        if (unknown.length > 0) ctx.addIssue({ code: 'custom', message: `names unknown event types ${unknown.join(', ')} (known: ${LIFECYCLE_EVENT_TYPES.join(', ')})` });
+      })
+      .optional(),
+  ),
+  NOTIFY_BEFORE_MINUTES: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').max(10_080, 'must be at most 10080').default(15),
+  ),
+  EVENT_FEED_MAX_LENGTH: z.preprocess(emptyToUndefined, positiveInt(100_000_000).default(DEFAULT_FEED_MAX_LENGTH)),
   FLEET_URL: z.preprocess(emptyToUndefined, httpUrl.optional()),
   FLEET_API_TOKEN: z.preprocess(emptyToUndefined, z.string().optional()),
   POLL_INTERVAL_SECONDS: z.preprocess(emptyToUndefined, positiveInt(86_400).default(1800)),
@@ -133,7 +154,16 @@ export interface Config {
   webhook: WebhookConfig;
   /** Project-wide Google request budget (shared by every daemon on the same Redis prefix) and per-request timeout. */
   googleRequests: { maxPerMinute: number; timeoutSeconds: number };
+  /** Producers' bearer token (ingest routes). */
   ingestToken?: string;
+  /** Admins' bearer token (every read and admin route). */
+  adminToken?: string;
+  /** Lifecycle webhooks: where (unset: none), which event types (null: all). */
+  lifecycleWebhook: { url?: string; types: ReadonlySet<LifecycleEventType> | null };
+  /** window.upcoming this many minutes before a start; 0 = none. */
+  notifyBeforeMinutes: number;
+  /** The global event feed keeps about this many events. */
+  eventFeedMaxLength: number;
   fleet?: { url: string; apiToken: string };
   pollIntervalSeconds: number;
   pushHorizonDays: number;
@@ -178,6 +208,12 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
   }
   const port = e.PORT;
   const sandbox = !e.GOOGLE_CREDENTIALS_FILE;
+  // A real deployment answers owners' emails and triggers fixes: both tokens are required there.
+  if (!sandbox) {
+    for (const variable of ['INGEST_TOKEN', 'ADMIN_TOKEN'] as const) {
+      if (!e[variable]) throw new ConfigError(variable, 'is required with GOOGLE_CREDENTIALS_FILE (producers and admins authenticate with bearer tokens)');
+    }
+  }
   return {
     redis: {
       url: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -194,6 +230,13 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
     webhook: { secret: e.WEBHOOK_SECRET, timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS, retryBudgetSeconds: e.WEBHOOK_RETRY_BUDGET_SECONDS },
     googleRequests: { maxPerMinute: e.GOOGLE_MAX_REQUESTS_PER_MINUTE, timeoutSeconds: e.GOOGLE_TIMEOUT_SECONDS },
     ingestToken: e.INGEST_TOKEN,
+    adminToken: e.ADMIN_TOKEN,
+    lifecycleWebhook: {
+      url: e.LIFECYCLE_WEBHOOK_URL,
+      types: e.LIFECYCLE_WEBHOOK_EVENTS ? new Set(e.LIFECYCLE_WEBHOOK_EVENTS as LifecycleEventType[]) : null,
+    },
+    notifyBeforeMinutes: e.NOTIFY_BEFORE_MINUTES,
+    eventFeedMaxLength: e.EVENT_FEED_MAX_LENGTH,
     fleet: e.FLEET_URL && e.FLEET_API_TOKEN ? { url: stripTrailingSlash(e.FLEET_URL), apiToken: e.FLEET_API_TOKEN } : undefined,
     pollIntervalSeconds: e.POLL_INTERVAL_SECONDS,
     pushHorizonDays: e.PUSH_HORIZON_DAYS,
@@ -226,7 +269,7 @@ function withProxyVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** URL variables: a bad value is shown without its credentials (GOOGLE_TOKEN_URL is an endpoint, not a token). */
-const URL_VARIABLES = new Set(['REDIS_URL', 'PUBLIC_URL', 'GOOGLE_API_URL', 'GOOGLE_TOKEN_URL', 'RESOLUTION_WEBHOOK_URL', 'FLEET_URL']);
+const URL_VARIABLES = new Set(['REDIS_URL', 'PUBLIC_URL', 'GOOGLE_API_URL', 'GOOGLE_TOKEN_URL', 'RESOLUTION_WEBHOOK_URL', 'LIFECYCLE_WEBHOOK_URL', 'FLEET_URL']);
 
 /** The value as a ConfigError may quote it: never a secret, a token or a URL's credentials. */
 function redactIfSecret(variable: string, value: string): string {

@@ -1,16 +1,7 @@
 /**
  * A remediation: one host's failing policies, on its way to a maintenance window on the owner's calendar.
- *
- * Lifecycle (one open remediation per host, one active per owner):
- *
- *   unassigned ── owner found ──▶ queued ── owner free ──▶ pending ── slot booked ──▶ booked ── start ──▶ firing ──▶ fired
- *        │                          │                        │                          │                   └──▶ delivery_failed
- *        └──────────────── every policy passes ─────────────┴──────────────────────────┴──▶ resolved
- *
- * `firing` = the resolution webhook is being delivered (retried within its budget); the owner is handed over to
- * their next host as soon as the window fires. A redelivery (fired or delivery_failed) goes back to `firing`.
- *
- * This module is pure: the functions below decide, the services apply.
+ * Its statuses and every change between them are decided in one place: remediation-lifecycle.ts (the diagram
+ * with the events on its arrows is there and in the README). This module holds the types and pure helpers.
  */
 
 export type RemediationStatus =
@@ -21,7 +12,20 @@ export type RemediationStatus =
   | 'firing'
   | 'fired'
   | 'delivery_failed'
-  | 'resolved';
+  | 'resolved'
+  | 'cancelled';
+
+export const REMEDIATION_STATUSES: readonly RemediationStatus[] = [
+  'unassigned',
+  'queued',
+  'pending',
+  'booked',
+  'firing',
+  'fired',
+  'delivery_failed',
+  'resolved',
+  'cancelled',
+];
 
 /** Statuses in which the remediation is still open for its host (new failing events merge into it). */
 export const OPEN_STATUSES: ReadonlySet<RemediationStatus> = new Set(['unassigned', 'queued', 'pending', 'booked', 'firing']);
@@ -45,7 +49,7 @@ export interface Remediation {
   host: HostInfo;
   /** The owner whose calendar gets the window; null while unassigned. */
   email: string | null;
-  status: RemediationStatus;
+  readonly status: RemediationStatus;
   /** Why the remediation is unassigned, waiting, or what last went wrong. */
   reason?: string;
   /** Policies of the host still failing. */
@@ -65,6 +69,9 @@ export interface Remediation {
   updatedAt: string;
   firedAt?: string;
   resolvedAt?: string;
+  cancelledAt?: string;
+  /** Once-only notifications already recorded, each for the window start it was about. */
+  notified?: { upcoming?: string; ended?: string };
   /** The current (latest) resolution webhook delivery, once the window has fired. */
   delivery?: Delivery;
 }

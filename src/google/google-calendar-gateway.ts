@@ -135,6 +135,8 @@ export class GoogleCalendarGateway implements CalendarGateway {
 
   async patchEvent(owner: string, eventId: string, patch: EventPatch): Promise<CalendarEvent> {
     const requestBody: calendar_v3.Schema$Event = {};
+    if (patch.start !== undefined) requestBody.start = { dateTime: patch.start, timeZone: patch.timeZone };
+    if (patch.end !== undefined) requestBody.end = { dateTime: patch.end, timeZone: patch.timeZone };
     if (patch.summary !== undefined) requestBody.summary = patch.summary;
     if (patch.description !== undefined) requestBody.description = patch.description;
     // Google merges the keys of extendedProperties.private on patch.

@@ -1,19 +1,29 @@
 import type { PolicyEvent } from '../ingest/policy-event';
 import type { Logger } from '../lib/logger';
-import type { RedeliverResult } from '../services/delivery-service';
+import type { AdminResult } from '../services/admin-service';
 import type { NotificationVerdict, PushNotification } from '../services/calendar-watch-service';
-import type { RemediationStore } from '../store/remediation-store';
+import type { RedeliverResult } from '../services/delivery-service';
+import type { RemediationRepository } from '../services/ports';
+import type { Tokens } from './auth';
 
-/** What the HTTP layer may use. It validates and enqueues; it holds no business logic. */
+/** What the HTTP layer may use. It validates and enqueues (or asks a service); it holds no business logic. */
 export interface HttpDeps {
   logger: Logger;
-  store: RemediationStore;
+  /** Reads: remediations, their history, the event feed. */
+  store: Pick<RemediationRepository, 'get' | 'list' | 'history' | 'readFeed'>;
+  clock: { now(): number };
+  tokens: Tokens;
   enqueue(events: PolicyEvent[]): Promise<void>;
   /** Sends a fired remediation's resolution webhook again (same payload, new delivery). Unset: 503. */
   redeliver?(id: string): Promise<RedeliverResult>;
+  /** Admin actions (unset: 503). */
+  admin?: {
+    cancel(id: string, reason: string): Promise<AdminResult>;
+    fireNow(id: string): Promise<AdminResult>;
+    reschedule(id: string, start: number): Promise<AdminResult>;
+  };
   /** A Google push notification (headers only): verified against our channels, then a sync is enqueued. */
   notify(n: PushNotification): Promise<NotificationVerdict>;
   /** Redis reachable and workers running. */
   ready(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
-  ingestToken?: string;
 }

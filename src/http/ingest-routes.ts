@@ -1,17 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { fleetWebhookToEvents, parseFleetFailingPolicies, parsePolicyEvents, type PolicyEvent } from '../ingest/policy-event';
-import { sameSecret } from '../lib/secrets';
-import { invalidInput, unauthorized, unavailable } from './errors';
+import { invalidInput, unavailable } from './errors';
 import type { HttpDeps } from './http-deps';
 
 /** `POST /v1/policy-events` and `POST /v1/fleet/failing-policies`: authenticate, validate, enqueue, 202. */
 export function ingestRoutes(app: FastifyInstance, deps: HttpDeps): void {
-  const requireIngestToken = async (req: FastifyRequest) => {
-    if (!deps.ingestToken) return;
-    const match = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '');
-    if (!match || !sameSecret(match[1], deps.ingestToken)) throw unauthorized();
-  };
-
   const accept = async (events: PolicyEvent[], source: string) => {
     try {
       await deps.enqueue(events);
@@ -26,13 +19,13 @@ export function ingestRoutes(app: FastifyInstance, deps: HttpDeps): void {
     return { accepted: events.length };
   };
 
-  app.post('/v1/policy-events', { onRequest: requireIngestToken }, async (req, reply) => {
+  app.post('/v1/policy-events', { config: { auth: 'ingest' } }, async (req, reply) => {
     const parsed = parsePolicyEvents(req.body);
     if (!parsed.ok) throw invalidInput(parsed.field, parsed.message);
     return reply.status(202).send(await accept(parsed.value, 'policy-events'));
   });
 
-  app.post('/v1/fleet/failing-policies', { onRequest: requireIngestToken }, async (req, reply) => {
+  app.post('/v1/fleet/failing-policies', { config: { auth: 'ingest' } }, async (req, reply) => {
     const parsed = parseFleetFailingPolicies(req.body);
     if (!parsed.ok) throw invalidInput(parsed.field, parsed.message);
     return reply.status(202).send(await accept(fleetWebhookToEvents(parsed.value), 'fleet'));

@@ -1,60 +1,126 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { toView } from '../domain/remediation';
-import { sameSecret } from '../lib/secrets';
-import { HttpError, invalidInput, unauthorized, unavailable } from './errors';
+import { REMEDIATION_STATUSES, toView, type Remediation } from '../domain/remediation';
+import type { AdminResult } from '../services/admin-service';
+import { InvalidCursorError, decodeListCursor } from '../store/remediation-store';
+import { HttpError, invalidInput, invalidState, notFound, unavailable } from './errors';
 import type { HttpDeps } from './http-deps';
+import { isoInstantParam, limitParam, parseOr400, positiveIntParam, remediationIdParam, strictQuery } from './query-schema';
 
-const STATUSES = ['unassigned', 'queued', 'pending', 'booked', 'firing', 'fired', 'delivery_failed', 'resolved'] as const;
+const listQuery = strictQuery({
+  host_id: positiveIntParam.optional(),
+  email: z.email({ error: 'must be an email address' }).optional(),
+  status: z.enum(REMEDIATION_STATUSES as [string, ...string[]], { error: `must be one of ${REMEDIATION_STATUSES.join(', ')}` }).optional(),
+  team_id: positiveIntParam.optional(),
+  policy_id: positiveIntParam.optional(),
+  from: isoInstantParam.optional(),
+  to: isoInstantParam.optional(),
+  limit: limitParam(1000).optional(),
+  cursor: z.string().max(200, 'must be a cursor this API returned').optional(),
+});
 
-const remediationQuery = z.strictObject(
-  {
-    host_id: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').positive('must be positive').optional(),
-    email: z.email({ error: 'must be an email address' }).optional(),
-    status: z.enum(STATUSES, { error: `must be one of ${STATUSES.join(', ')}` }).optional(),
-    limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1).max(1000).optional(),
-  },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown parameter ${issue.keys.join(', ')}` : 'must be an object') },
+const cancelBody = z.strictObject(
+  { reason: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters').optional() },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : 'must be an object') },
 );
 
-const remediationId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a remediation id like h42-1');
+const rescheduleBody = z.strictObject(
+  { start: isoInstantParam },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : 'must be an object') },
+);
 
 /**
- * `GET /v1/remediations?host_id=&email=&status=&limit=`: newest first.
- * `POST /v1/remediations/:id/redeliver`: the resolution webhook again (same payload, new delivery): 202, 404
- * unknown id, 409 nothing to redeliver (not fired yet, or a delivery in progress). Needs the ingest token when
- * one is set: it triggers the fix on a laptop.
+ * Remediations (admin token): `GET /v1/remediations` (filters, cursor pages, newest first), `GET /v1/remediations/:id`
+ * (with its history), and the admin actions `redeliver`, `cancel`, `fire-now`, `reschedule`.
  */
 export function remediationRoutes(app: FastifyInstance, deps: HttpDeps): void {
-  const requireToken = async (req: FastifyRequest) => {
-    if (!deps.ingestToken) return;
-    const match = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '');
-    if (!match || !sameSecret(match[1], deps.ingestToken)) throw unauthorized();
-  };
+  const admin = { config: { auth: 'admin' as const } };
 
-  app.post<{ Params: { id: string } }>('/v1/remediations/:id/redeliver', { onRequest: requireToken }, async (req, reply) => {
-    const id = remediationId.safeParse(req.params.id);
-    if (!id.success) throw invalidInput('id', id.error.issues[0].message);
+  app.get('/v1/remediations', admin, async (req) => {
+    const q = parseOr400(listQuery, req.query, '(query)');
+    if (q.cursor) {
+      try {
+        decodeListCursor(q.cursor);
+      } catch (err) {
+        if (err instanceof InvalidCursorError) throw invalidInput('cursor', err.message);
+        throw err;
+      }
+    }
+    const from = q.from ? Date.parse(q.from) : undefined;
+    const to = q.to ? Date.parse(q.to) : undefined;
+    if (from !== undefined && to !== undefined && to <= from) throw invalidInput('to', 'must be after from');
+    const page = await deps.store.list({
+      hostId: q.host_id,
+      email: q.email,
+      status: q.status as Remediation['status'] | undefined,
+      teamId: q.team_id,
+      policyId: q.policy_id,
+      from,
+      to,
+      limit: q.limit ?? 100,
+      cursor: q.cursor,
+    });
+    return { remediations: page.remediations.map(toView), next: page.next };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/remediations/:id', admin, async (req) => {
+    const id = parseOr400(remediationIdParam, req.params.id, 'id');
+    const r = await deps.store.get(id);
+    if (!r) throw notFound(`no remediation ${id}`);
+    return { ...toView(r), history: await deps.store.history(id) };
+  });
+
+  app.post<{ Params: { id: string } }>('/v1/remediations/:id/redeliver', admin, async (req, reply) => {
+    const id = parseOr400(remediationIdParam, req.params.id, 'id');
     if (!deps.redeliver) throw unavailable('redelivery');
     let result;
     try {
-      result = await deps.redeliver(id.data);
+      result = await deps.redeliver(id);
     } catch (err) {
-      deps.logger.error({ remediation: id.data, err: (err as Error).message }, 'could not enqueue the redelivery');
+      deps.logger.error({ remediation: id, err: (err as Error).message }, 'could not enqueue the redelivery');
       throw unavailable('the queue');
     }
-    if (result.kind === 'not_found') throw new HttpError(404, 'NOT_FOUND', `no remediation ${id.data}`);
-    if (result.kind === 'nothing_to_redeliver') throw new HttpError(409, 'NOTHING_TO_REDELIVER', result.reason);
-    return reply.status(202).send({ remediation: id.data, delivery: result.deliveryNumber, webhook_id: result.webhookId });
+    if (result.kind === 'not_found') throw notFound(`no remediation ${id}`);
+    if (result.kind === 'nothing_to_redeliver') throw new HttpError('NOTHING_TO_REDELIVER', result.reason);
+    return reply.status(202).send({ remediation: id, delivery: result.deliveryNumber, webhook_id: result.webhookId });
   });
 
-  app.get('/v1/remediations', async (req) => {
-    const q = remediationQuery.safeParse(req.query);
-    if (!q.success) {
-      const issue = q.error.issues[0];
-      throw invalidInput(issue.path.length ? String(issue.path[0]) : '(query)', issue.message);
-    }
-    const list = await deps.store.list({ hostId: q.data.host_id, email: q.data.email, status: q.data.status, limit: q.data.limit });
-    return { remediations: list.map(toView) };
+  app.post<{ Params: { id: string } }>('/v1/remediations/:id/cancel', admin, async (req) => {
+    const id = parseOr400(remediationIdParam, req.params.id, 'id');
+    const body = parseOr400(cancelBody, req.body ?? {}, '(body)');
+    return adminAction(deps, id, 'cancel', (a) => a.cancel(id, body.reason ?? 'cancelled by an admin'));
   });
+
+  app.post<{ Params: { id: string } }>('/v1/remediations/:id/fire-now', admin, async (req) => {
+    const id = parseOr400(remediationIdParam, req.params.id, 'id');
+    return adminAction(deps, id, 'fire-now', (a) => a.fireNow(id));
+  });
+
+  app.post<{ Params: { id: string } }>('/v1/remediations/:id/reschedule', admin, async (req) => {
+    const id = parseOr400(remediationIdParam, req.params.id, 'id');
+    const body = parseOr400(rescheduleBody, req.body ?? {}, '(body)');
+    const start = Date.parse(body.start);
+    if (!(start > deps.clock.now())) throw invalidInput('start', 'must be in the future');
+    return adminAction(deps, id, 'reschedule', (a) => a.reschedule(id, start));
+  });
+}
+
+/** Runs an admin action: 200 with the remediation (and what became of its calendar event), 404, 409 or 503. */
+async function adminAction(
+  deps: HttpDeps,
+  id: string,
+  action: string,
+  run: (admin: NonNullable<HttpDeps['admin']>) => Promise<AdminResult>,
+): Promise<unknown> {
+  if (!deps.admin) throw unavailable(action);
+  let result: AdminResult;
+  try {
+    result = await run(deps.admin);
+  } catch (err) {
+    deps.logger.error({ remediation: id, action, err: (err as Error).message }, 'admin action failed');
+    throw unavailable(`${action} (${(err as Error).message})`);
+  }
+  if (result.kind === 'not_found') throw notFound(`no remediation ${id}`);
+  if (result.kind === 'conflict') throw invalidState(`remediation ${id} is ${result.status ?? 'in another state'}: ${result.reason}`);
+  return { ...toView(result.remediation), calendar_event: result.calendar ?? 'none' };
 }

@@ -1,7 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerAuth } from './auth';
+import type { ErrorCode } from './error-codes';
 import { HttpError } from './errors';
+import { eventRoutes } from './event-routes';
 import { googleRoutes } from './google-routes';
+import { hostRoutes } from './host-routes';
 import { healthRoutes } from './health-routes';
 import type { HttpDeps } from './http-deps';
 import { ingestRoutes } from './ingest-routes';
@@ -35,7 +39,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     try {
       done(null, JSON.parse(text));
     } catch {
-      done(new HttpError(400, 'INVALID_JSON', `${BODY_FIELD}: is not valid JSON`, BODY_FIELD), undefined);
+      done(new HttpError('INVALID_JSON', `${BODY_FIELD}: is not valid JSON`, BODY_FIELD), undefined);
     }
   });
 
@@ -47,7 +51,8 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     const status = err.statusCode;
     if (status && status >= 400 && status < 500) {
       // Fastify's own client errors: 413 body too large, 415 media type, bad JSON…
-      return reply.status(status).send(errorBody(status, err.code ?? 'BAD_REQUEST', err.message));
+      const code: string = status === 413 ? ('BODY_TOO_LARGE' satisfies ErrorCode) : (err.code ?? 'BAD_REQUEST');
+      return reply.status(status).send(errorBody(status, code, err.message));
     }
     req.log.error({ err, url: req.url }, 'request failed');
     return reply.status(500).send(errorBody(500, 'INTERNAL', 'internal error'));
@@ -56,8 +61,11 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     reply.status(404).send(errorBody(404, 'NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]}`)),
   );
 
+  registerAuth(app, deps.tokens);
   ingestRoutes(app, deps);
   remediationRoutes(app, deps);
+  eventRoutes(app, deps);
+  hostRoutes(app, deps);
   googleRoutes(app, deps);
   healthRoutes(app, deps);
 

@@ -36,6 +36,8 @@ export const policyEventSchema = z.strictObject(
       resolution: text(10_000).nullable().optional(),
     }),
     occurred_at: isoInstant,
+    /** "fleet" when the event came through Fleet's webhook route (the actor of what it causes). */
+    source: z.enum(['fleet'], { error: says('must be "fleet" when present') }).optional(),
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : says('must be an object')(issue)) },
 );
@@ -97,6 +99,7 @@ export function fleetWebhookToEvents(body: FleetFailingPolicies): PolicyEvent[] 
       resolution: body.policy.resolution ?? null,
     },
     occurred_at: body.timestamp,
+    source: 'fleet' as const,
   }));
 }
 

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import type { LifecycleEvent } from '../domain/lifecycle-event';
 import type { Remediation } from '../domain/remediation';
+import type { LifecycleDelivery } from '../services/lifecycle-webhook-service';
+import type { WindowNotice } from '../services/window-notice-service';
 import { eventKey, type PolicyEvent } from '../ingest/policy-event';
 import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
@@ -40,6 +43,7 @@ export class BullmqScheduler implements JobScheduler {
   readonly fires: Queue;
   readonly calendarSync: Queue;
   readonly calendarWatch: Queue;
+  readonly lifecycle: Queue;
 
   constructor(
     connection: ConnectionOptions,
@@ -52,6 +56,7 @@ export class BullmqScheduler implements JobScheduler {
     this.fires = new Queue(QUEUE.fires, { connection, prefix });
     this.calendarSync = new Queue(QUEUE.calendarSync, { connection, prefix });
     this.calendarWatch = new Queue(QUEUE.calendarWatch, { connection, prefix });
+    this.lifecycle = new Queue(QUEUE.lifecycle, { connection, prefix });
     // A queue without an 'error' listener would crash the process when Redis goes away; callers see failed adds.
     for (const q of this.queues) {
       q.on('error', (err) => logger?.warn({ queue: q.name, err: err.message }, 'queue connection error'));
@@ -114,11 +119,16 @@ export class BullmqScheduler implements JobScheduler {
 
   async deliveryJobLive(r: Remediation): Promise<boolean> {
     const number = r.delivery?.number ?? 1;
-    const job = await this.fires.getJob(number === 1 ? fireJobId(r) : deliverJobId(r.id, number));
-    if (!job) return false;
-    // Anything but ended: waiting, delayed, active (a stalled one included), prioritized.
-    const state = await job.getState();
-    return state !== 'completed' && state !== 'failed' && state !== 'unknown';
+    // Delivery 1 is carried by the window's fire job, or by a deliver job when an admin fired it now.
+    const ids = number === 1 ? [fireJobId(r), deliverJobId(r.id, 1)] : [deliverJobId(r.id, number)];
+    for (const id of ids) {
+      const job = await this.fires.getJob(id);
+      if (!job) continue;
+      // Anything but ended: waiting, delayed, active (a stalled one included), prioritized.
+      const state = await job.getState();
+      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return true;
+    }
+    return false;
   }
 
   async withdrawEvent(w: EventWithdrawal): Promise<void> {
@@ -164,6 +174,60 @@ export class BullmqScheduler implements JobScheduler {
     );
   }
 
+  async requestLifecycleDispatch(): Promise<void> {
+    await this.lifecycle.add(
+      'dispatch',
+      {},
+      {
+        delay: 100,
+        deduplication: { id: 'lifecycle-dispatch', ttl: 80 },
+        removeOnComplete: true,
+        removeOnFail: { count: 100 },
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 1000 },
+      },
+    );
+  }
+
+  async scheduleUpcoming(r: Remediation, minutesBefore: number): Promise<void> {
+    if (!r.start || minutesBefore <= 0) return;
+    const req: WindowNotice = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start, minutesBefore };
+    const startMs = Date.parse(r.start);
+    await this.lifecycle.add('upcoming', req, {
+      jobId: `upcoming-${r.id}-${r.bookingNumber}-${startMs}`,
+      delay: Math.max(0, startMs - minutesBefore * 60_000 - this.clock.now()),
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1000 },
+    });
+  }
+
+  async scheduleWindowEnd(r: Remediation): Promise<void> {
+    if (!r.start || !r.end) return;
+    const req: WindowNotice = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start, minutesBefore: 0 };
+    await this.lifecycle.add('window-end', req, {
+      jobId: `window-end-${r.id}-${r.bookingNumber}-${Date.parse(r.start)}`,
+      delay: Math.max(0, Date.parse(r.end) - this.clock.now()),
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1000 },
+    });
+  }
+
+  /** One lifecycle webhook per event: the job id is the event's, so a dispatch repeated after a crash adds nothing. */
+  async enqueueLifecycleWebhooks(events: LifecycleEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.lifecycle.addBulk(
+      events.map((event) => ({
+        name: 'lifecycle-webhook',
+        data: { event } satisfies LifecycleDelivery,
+        opts: { jobId: `lc-${event.id}`, ...KEEP, ...DELIVERY_JOB },
+      })),
+    );
+  }
+
   /** The repeating watch tick (channel upkeep, then the poll); it runs on one daemon at a time. */
   async startWatchSchedule(everyMs: number): Promise<void> {
     await this.calendarWatch.upsertJobScheduler(
@@ -174,7 +238,7 @@ export class BullmqScheduler implements JobScheduler {
   }
 
   private get queues(): Queue[] {
-    return [this.policyEvents, this.bookings, this.fires, this.calendarSync, this.calendarWatch];
+    return [this.policyEvents, this.bookings, this.fires, this.calendarSync, this.calendarWatch, this.lifecycle];
   }
 
   async close(): Promise<void> {

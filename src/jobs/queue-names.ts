@@ -5,9 +5,9 @@ export const QUEUE = {
   fires: 'fires',
   calendarSync: 'calendar-sync',
   calendarWatch: 'calendar-watch',
+  /** window.upcoming / window.ended notices, the lifecycle feed's dispatch, lifecycle webhook deliveries. */
+  lifecycle: 'lifecycle',
 } as const;
-
-export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
 /** A backoff type of ours (BullMQ's exponential has no cap): 1 s doubling per attempt, at most 5 minutes, jittered. */
 export const CAPPED_EXPONENTIAL = 'capped-exponential';

@@ -1,12 +1,12 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { policyEventSchema, describeIssue } from '../ingest/policy-event';
 import type { Logger } from '../lib/logger';
-import type { BookingService } from '../services/booking-service';
+import type { Services } from '../services/create-services';
 import type { DeliveryRef } from '../services/delivery-service';
-import type { FireRequest, FireService } from '../services/fire-service';
+import type { FireRequest } from '../services/fire-service';
+import type { LifecycleDelivery } from '../services/lifecycle-webhook-service';
 import type { EventWithdrawal } from '../services/ports';
-import type { RemediationService } from '../services/remediation-service';
-import type { CalendarWatchService } from '../services/calendar-watch-service';
+import type { WindowNotice } from '../services/window-notice-service';
 import { cappedExponentialDelay, QUEUE } from './queue-names';
 
 /** How often a worker checks for jobs whose worker died, and how long a job lock lasts without renewal. */
@@ -15,12 +15,7 @@ const LOCK_MS = 15_000;
 /** How many times one job may be recovered from a dead worker before it is failed. */
 const MAX_STALLED = 10;
 
-export interface WorkerServices {
-  remediations: RemediationService;
-  bookings: BookingService;
-  fires: FireService;
-  watch: CalendarWatchService;
-}
+export type WorkerServices = Pick<Services, 'remediations' | 'bookings' | 'fires' | 'watch' | 'notices' | 'lifecycle'>;
 
 /** How often a fire/delivery job may be taken over from a dead worker before BullMQ fails it. */
 const FIRE_MAX_STALLED = 20;
@@ -53,6 +48,7 @@ export class Workers {
         { ...common, concurrency: 8 },
       ),
       new Worker(QUEUE.calendarWatch, (job) => this.watch(services, job), { ...common, concurrency: 1 }),
+      new Worker(QUEUE.lifecycle, (job: Job, token?: string) => this.lifecycle(services, job, token), { ...common, concurrency: 8 }),
     ];
     for (const w of this.workers) {
       w.on('failed', (job, err) =>
@@ -130,6 +126,24 @@ export class Workers {
     throw new DelayedError();
   }
 
+  /** Window notices, the feed's dispatch, and lifecycle webhook attempts (retried as the delivery policy says). */
+  private async lifecycle(services: WorkerServices, job: Job, token: string | undefined): Promise<void> {
+    if (job.name === 'upcoming') return services.notices.upcoming(job.data as WindowNotice);
+    if (job.name === 'window-end') return services.notices.ended(job.data as WindowNotice);
+    if (job.name === 'dispatch') {
+      const queued = await services.lifecycle.dispatch();
+      if (queued > 0) this.logger.debug({ queued }, 'lifecycle webhooks queued');
+      return;
+    }
+    if (job.name !== 'lifecycle-webhook') throw new UnrecoverableError(`unknown lifecycle job ${job.name}`);
+    const outcome = await services.lifecycle.attempt(job.data as LifecycleDelivery);
+    if (outcome.kind === 'delivered') return;
+    if (outcome.kind === 'failed') throw new UnrecoverableError(outcome.error);
+    await job.updateData(outcome.data);
+    await job.moveToDelayed(Date.now() + outcome.delayMs, token);
+    throw new DelayedError();
+  }
+
   private async sync(services: WorkerServices, job: Job<{ owner: string }>): Promise<void> {
     const result = await services.watch.syncOwner(job.data.owner);
     this.logger.debug({ owner: job.data.owner, ...result }, 'calendar synced');
@@ -141,6 +155,8 @@ export class Workers {
     if (job.name !== 'watch-tick') return;
     const stranded = await services.fires.recoverStranded();
     if (stranded > 0) this.logger.warn({ remediations: stranded }, 'deliveries left without a job ended as delivery_failed');
+    // Catches up lifecycle webhooks whose dispatch request was lost (a crash right after a commit).
+    await services.lifecycle.dispatch();
     const due = await services.watch.pollDue();
     if (due.length > 0) this.logger.debug({ owners: due.length }, 'poll: calendars due for a sync');
   }

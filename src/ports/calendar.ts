@@ -43,6 +43,10 @@ export interface NewCalendarEvent {
 }
 
 export interface EventPatch {
+  /** A new time for the event (both together), written in `timeZone`. */
+  start?: string;
+  end?: string;
+  timeZone?: string;
   summary?: string;
   description?: string;
   privateProperties?: Record<string, string>;

@@ -5,8 +5,8 @@ import { chooseSlot, instantOf, nextBookingDay, queryRange, type BookingDay, typ
 import { rebookDay } from '../domain/reschedule-rules';
 import type { Remediation } from '../domain/remediation';
 import { OwnerUnavailableError, type CalendarEvent, type OwnerAvailability } from '../ports/calendar';
-import { lockNameFor, type ServiceDeps } from './ports';
-import type { RemediationService } from './remediation-service';
+import type { ServiceDeps } from './ports';
+import type { TransitionRunner } from './transition-runner';
 
 /** Google's limit of calendars per freeBusy request. */
 export const FREEBUSY_BATCH = 50;
@@ -44,7 +44,7 @@ export class BookingService {
 
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly remediations: RemediationService,
+    private readonly runner: TransitionRunner,
   ) {}
 
   async bookPending(): Promise<BookingRound> {
@@ -159,10 +159,14 @@ export class BookingService {
       await this.handleFailure(r, new Error(`free/busy of ${email} unknown: ${availability?.reason ?? 'missing from the answer'}`));
       return false;
     }
-    const choice: SlotChoice =
-      chooseSlot(day, availability.busy, now, rules) ??
-      // The day ran out between planning and choosing: the same weekday next week.
-      (chooseSlot(nextBookingDay(Date.parse(day.windowEnd), zone, rules), [], now, rules) as SlotChoice);
+    const choice: SlotChoice | null = chooseSlot(day, availability.busy, now, rules);
+    if (!choice) {
+      // The day ran out between planning and choosing: planned again (the next day, its own freeBusy) right away.
+      await this.deps.store.deferPendingBooking(r.id, now);
+      await this.deps.scheduler.requestBooking();
+      this.deps.logger.info({ remediation: r.id, owner: email, day: day.date }, 'no slot left on the planned day: planning again');
+      return false;
+    }
     const eventId = eventIdFor(r.id, r.bookingNumber);
     try {
       const event = await this.deps.calendar.insertEvent(email, {
@@ -193,71 +197,53 @@ export class BookingService {
 
   /** Records the booking and schedules the fire; if the remediation moved on meanwhile, undoes the insert. */
   private async commit(r: Remediation, plan: Plan, choice: SlotChoice, event: CalendarEvent): Promise<boolean> {
-    const { store, clock, logger, scheduler } = this.deps;
-    const result = await store.withOwnerLock(lockNameFor(r), async () => {
-      const current = await store.get(r.id);
-      if (current && current.status === 'booked' && current.calendarEventId === event.id) return { kind: 'already' as const, r: current };
-      if (!current || current.status !== 'pending' || current.bookingNumber !== r.bookingNumber) {
-        // Resolved or changed while we inserted: the new event goes (a job, so a crash cannot strand it).
-        await scheduler.withdrawEvent({ remediationId: r.id, owner: plan.email, eventId: event.id });
-        return { kind: 'stale' as const };
+    const { store, logger, scheduler, settings } = this.deps;
+    // An adopted event (409: inserted by an earlier attempt) keeps the times it was inserted with.
+    const start = event.start.dateTime ? isoInZone(instantOf(event.start.dateTime), plan.zone) : choice.slot.start;
+    const end = event.end.dateTime ? isoInZone(instantOf(event.end.dateTime), plan.zone) : choice.slot.end;
+    let already: Remediation | null = null;
+    const applied = await this.runner.apply(
+      r.id,
+      (cur) => {
+        if (cur.status === 'booked' && cur.calendarEventId === event.id) already = cur;
+        if (cur.status !== 'pending' || cur.bookingNumber !== r.bookingNumber) return null;
+        return { type: 'window_booked', start, end, eventId: event.id, timeZone: plan.zone, onlyTimeLeft: choice.onlyTimeLeft, date: plan.day.date };
+      },
+      {
+        // The fire job first: a daemon killed between the two leaves a job that finds nothing to fire (the claim
+        // checks booking and start), never a booked window with no job to fire it.
+        before: async (t) => {
+          await scheduler.scheduleFire(t.remediation);
+          await scheduler.scheduleUpcoming(t.remediation, settings.notifyBeforeMinutes);
+        },
+      },
+    );
+    if (applied.kind !== 'applied') {
+      if (already) {
+        // Adopted after a crash: its job may be the one that was never added.
+        await scheduler.scheduleFire(already);
+        this.attempts.delete(r.id);
+        return true;
       }
-      // An adopted event (409: inserted by an earlier attempt) keeps the times it was inserted with.
-      const start = event.start.dateTime ? isoInZone(instantOf(event.start.dateTime), plan.zone) : choice.slot.start;
-      const end = event.end.dateTime ? isoInZone(instantOf(event.end.dateTime), plan.zone) : choice.slot.end;
-      Object.assign(current, {
-        status: 'booked',
-        reason: choice.onlyTimeLeft ? 'the day was full: booked in the last slot' : undefined,
-        start,
-        end,
-        timeZone: plan.zone,
-        calendarEventId: event.id,
-        onlyTimeLeft: choice.onlyTimeLeft,
-        originalDate: current.originalDate ?? plan.day.date,
-        updatedAt: new Date(clock.now()).toISOString(),
-      } satisfies Partial<Remediation>);
-      // The fire job first: a daemon killed between the two leaves a job that finds nothing to fire (the claim
-      // checks booking and start), never a booked window with no job to fire it.
-      await scheduler.scheduleFire(current);
-      await store.save(current, { pending: false });
-      return { kind: 'booked' as const, r: current };
-    });
-    if (result.kind === 'stale') {
+      // Resolved or changed while we inserted: the new event goes (a job, so a crash cannot strand it).
+      await scheduler.withdrawEvent({ remediationId: r.id, owner: plan.email, eventId: event.id });
       await store.removePendingBooking(r.id);
       logger.info({ remediation: r.id, owner: plan.email, event: event.id }, 'remediation changed while booking: its new event is withdrawn');
       return false;
     }
     this.attempts.delete(r.id);
-    // Adopted after a crash ('already'): its job may be the one that was never added.
-    if (result.kind === 'already') await scheduler.scheduleFire(result.r);
     await scheduler.requestChannelMaintenance();
-    if (result.kind === 'booked') {
-      logger.info(
-        {
-          remediation: r.id,
-          host: r.host.id,
-          owner: plan.email,
-          event: event.id,
-          start: result.r.start,
-          zone: plan.zone,
-          onlyTimeLeft: choice.onlyTimeLeft,
-        },
-        'maintenance window booked',
-      );
-    }
+    logger.info(
+      { remediation: r.id, host: r.host.id, owner: plan.email, event: event.id, start, zone: plan.zone, onlyTimeLeft: choice.onlyTimeLeft },
+      'maintenance window booked',
+    );
     return true;
   }
 
   /** The next attempt books under a fresh event id (booking number + 1), right away. */
   private async skipSpentEventId(r: Remediation): Promise<void> {
-    const { store, clock, logger, scheduler } = this.deps;
-    await store.withOwnerLock(lockNameFor(r), async () => {
-      const current = await store.get(r.id);
-      if (!current || current.status !== 'pending' || current.bookingNumber !== r.bookingNumber) return;
-      current.bookingNumber += 1;
-      current.updatedAt = new Date(clock.now()).toISOString();
-      await store.save(current);
-    });
+    const { logger, scheduler } = this.deps;
+    await this.runner.apply(r.id, (cur) => (cur.status === 'pending' && cur.bookingNumber === r.bookingNumber ? { type: 'event_id_spent' } : null));
     logger.info({ remediation: r.id, owner: r.email }, 'event id already used by a deleted event: booking under a new one');
     await scheduler.requestBooking();
   }
@@ -266,12 +252,8 @@ export class BookingService {
   private async handleFailure(r: Remediation, err: unknown): Promise<void> {
     const { store, clock, logger } = this.deps;
     if (err instanceof OwnerUnavailableError) {
-      await store.withOwnerLock(lockNameFor(r), async () => {
-        const current = await store.get(r.id);
-        if (!current || current.status !== 'pending') return;
-        // Frees the owner; their queued hosts will meet the same error and be unassigned in turn.
-        await this.remediations.close(current, 'unassigned', err.message);
-      });
+      // Frees the owner; their queued hosts will meet the same error and be unassigned in turn.
+      await this.runner.apply(r.id, (cur) => (cur.status === 'pending' ? { type: 'owner_unavailable', reason: err.message } : null));
       logger.warn({ remediation: r.id, owner: r.email, reason: err.reason }, 'owner calendar unavailable: remediation unassigned');
       return;
     }
@@ -279,12 +261,8 @@ export class BookingService {
     this.attempts.set(r.id, attempt);
     const delay = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
     const message = err instanceof Error ? err.message : String(err);
-    await store.withOwnerLock(lockNameFor(r), async () => {
-      const current = await store.get(r.id);
-      if (!current || current.status !== 'pending') return;
-      current.reason = `booking failed, retrying: ${message}`;
-      await store.save(current);
-      await store.deferPendingBooking(current.id, clock.now() + delay);
+    await this.runner.apply(r.id, (cur) => (cur.status === 'pending' ? { type: 'booking_deferred', reason: `booking failed, retrying: ${message}` } : null), {
+      before: async (t) => store.deferPendingBooking(t.remediation.id, clock.now() + delay),
     });
     logger.warn({ remediation: r.id, owner: r.email, attempt, retryInMs: delay, err: message }, 'booking failed: will retry');
   }

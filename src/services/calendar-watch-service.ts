@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { OWNED_BY_PROPERTY } from '../domain/event-id';
 import { sameSecret } from '../lib/secrets';
 import { SyncTokenExpiredError, type CalendarEvent, type EventChanges } from '../ports/calendar';
-import type { ChannelRecord, WatchStore } from '../store/watch-store';
-import type { ServiceDeps } from './ports';
+import type { ChannelRecord, ServiceDeps, WatchRepository } from './ports';
 import type { RescheduleService } from './reschedule-service';
 
 /** The headers of a Google push notification, as received. */
@@ -31,12 +30,19 @@ export interface ChannelRound {
 export class CalendarWatchService {
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly watch: WatchStore,
+    private readonly watch: WatchRepository,
     private readonly reschedule: RescheduleService,
   ) {}
 
   private get settings() {
     return this.deps.settings.watch;
+  }
+
+  /** A push notification: verified, then the owner's calendar is synced (a burst of them becomes one sync). */
+  async acceptNotification(n: PushNotification): Promise<NotificationVerdict> {
+    const verdict = await this.verifyNotification(n);
+    if (verdict.kind === 'sync') await this.deps.scheduler.requestSync(verdict.owner);
+    return verdict;
   }
 
   /** Checks a notification against the channels we opened. Forged or unknown ones change nothing. */
@@ -101,7 +107,7 @@ export class CalendarWatchService {
   /** Serialises opening and stopping one owner's channels across replicas. */
   private withChannelLock<T>(owner: string, fn: () => Promise<T>): Promise<T> {
     const { store } = this.deps;
-    return store.lock.withLock(store.key('lock', 'channel', owner), fn);
+    return store.withOwnerLock(`channel:${owner}`, fn);
   }
 
   /** The owner's current window is booked and starts within the push horizon. */

@@ -1,9 +1,9 @@
 import { webhookIdFor, type Delivery, type Remediation } from '../domain/remediation';
 import { DEFAULT_BACKOFF, deliveryDeadline, describeResult, nextStep, type BackoffOptions } from '../webhook/delivery-policy';
-import { lockNameFor, type DeliveryRef, type ServiceDeps } from './ports';
+import type { DeliveryRef, ServiceDeps } from './ports';
+import type { TransitionRunner } from './transition-runner';
 
 export type { DeliveryRef } from './ports';
-import type { RemediationService } from './remediation-service';
 
 export interface DeliverySettings {
   /** WEBHOOK_RETRY_BUDGET_SECONDS; unset: until the window ends + 30 min (see deliveryDeadline). */
@@ -35,7 +35,7 @@ export class DeliveryService {
 
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly remediations: RemediationService,
+    private readonly runner: TransitionRunner,
     private readonly settings: DeliverySettings = {},
   ) {
     this.random = settings.random ?? Math.random;
@@ -55,55 +55,36 @@ export class DeliveryService {
    */
   async attempt(ref: DeliveryRef): Promise<DeliveryOutcome> {
     const { sender, clock, logger } = this.deps;
-    const started = await this.underLock(ref.remediationId, async (r) => {
-      if (this.startsRedelivery(r, ref)) this.startRedelivery(r, ref.deliveryNumber);
-      const d = r.delivery;
-      if (!d || d.number !== ref.deliveryNumber) return { skip: `delivery ${ref.deliveryNumber} is not current` } as const;
-      if (r.status !== 'firing') return { skip: `remediation is ${r.status}` } as const;
-      d.attempts += 1;
-      d.lastAttemptAt = new Date(clock.now()).toISOString();
-      d.nextAttemptAt = undefined;
-      await this.deps.store.save(r);
-      return { r, d } as const;
-    });
-    if (!started || 'skip' in started) {
-      const why = started?.skip ?? 'remediation not found';
+    // The first attempt of a redelivery starts it (fired / delivery_failed → firing), then every attempt counts.
+    const started = await this.runner.apply(ref.remediationId, (r) =>
+      this.startsRedelivery(r, ref) ? { type: 'redelivery_started', delivery: this.nextDelivery(r, ref.deliveryNumber), actor: 'admin' } : null,
+    );
+    if (started.kind === 'applied') logger.info({ remediation: ref.remediationId, webhookId: started.after.delivery?.webhookId }, 'redelivery started');
+    const counted = await this.runner.apply(ref.remediationId, { type: 'delivery_attempted', number: ref.deliveryNumber });
+    if (counted.kind !== 'applied') {
+      const why = counted.kind === 'refused' ? counted.reason : 'remediation not found';
       logger.debug({ remediation: ref.remediationId, delivery: ref.deliveryNumber, why }, 'delivery attempt skipped');
       return { kind: 'skipped', why };
     }
-    const { r, d } = started;
+    const r = counted.after;
+    const d = r.delivery as Delivery;
     const result = await sender.send({ id: d.webhookId, body: d.body });
     const step = nextStep({ result, attempt: d.attempts, now: clock.now(), deadline: Date.parse(d.deadline), random: this.random, backoff: this.settings.backoff ?? DEFAULT_BACKOFF });
     const who = { remediation: r.id, host: r.host.id, owner: r.email, webhookId: d.webhookId, attempt: d.attempts };
     const status = result.kind === 'answered' ? result.status : undefined;
     if (step.kind === 'delivered') {
-      await this.finish(ref, 'fired', (cur) => {
-        cur.deliveredAt = new Date(clock.now()).toISOString();
-        cur.lastStatus = status;
-        cur.lastError = undefined;
-      });
+      await this.runner.apply(ref.remediationId, { type: 'delivery_succeeded', number: ref.deliveryNumber, status });
       logger.info({ ...who, status }, 'resolution webhook delivered');
       return { kind: 'delivered' };
     }
     if (step.kind === 'give_up') {
-      await this.finish(ref, 'delivery_failed', (cur) => {
-        cur.failedAt = new Date(clock.now()).toISOString();
-        cur.lastStatus = status;
-        cur.lastError = step.error;
-      });
+      await this.runner.apply(ref.remediationId, { type: 'delivery_failed', number: ref.deliveryNumber, status, error: step.error });
       logger.error({ ...who, status, err: step.error }, 'resolution webhook not delivered: delivery_failed');
       return { kind: 'failed' };
     }
-    const stillFiring = await this.underLock(ref.remediationId, async (cur) => {
-      const dc = cur.delivery;
-      if (!dc || dc.number !== ref.deliveryNumber) return false;
-      dc.lastStatus = status;
-      dc.lastError = step.error;
-      dc.nextAttemptAt = new Date(clock.now() + step.delayMs).toISOString();
-      await this.deps.store.save(cur);
-      return cur.status === 'firing';
-    });
-    if (!stillFiring) {
+    const nextAttemptAt = new Date(clock.now() + step.delayMs).toISOString();
+    const retrying = await this.runner.apply(ref.remediationId, { type: 'delivery_retrying', number: ref.deliveryNumber, status, error: step.error, nextAttemptAt });
+    if (retrying.kind !== 'applied' || retrying.after.status !== 'firing') {
       logger.info({ ...who, err: step.error }, 'resolution webhook failed and the remediation is no longer firing: not retried');
       return { kind: 'skipped', why: 'no longer firing' };
     }
@@ -122,7 +103,7 @@ export class DeliveryService {
    */
   async redeliver(id: string): Promise<RedeliverResult> {
     const { logger } = this.deps;
-    const checked = await this.underLock(id, async (r) => {
+    const checked = await this.read(id, (r) => {
       const previous = r.delivery;
       if (!previous) return { kind: 'nothing_to_redeliver', reason: `remediation ${id} has not fired (${r.status}): nothing to redeliver` } as const;
       if (r.status !== 'fired' && r.status !== 'delivery_failed') {
@@ -149,62 +130,26 @@ export class DeliveryService {
     return ref.deliveryNumber > 1 && r.delivery?.number === ref.deliveryNumber - 1 && (r.status === 'fired' || r.status === 'delivery_failed');
   }
 
-  /** fired / delivery_failed → firing with a new delivery of the same body (the caller saves it). */
-  private startRedelivery(r: Remediation, number: number): void {
-    const previous = r.delivery as Delivery;
-    r.delivery = this.newDelivery(r, number, previous.body);
-    r.status = 'firing';
-    r.reason = undefined;
-    r.updatedAt = new Date(this.deps.clock.now()).toISOString();
+  /** The delivery that follows r's last one: the same body bytes under a new webhook-id. */
+  private nextDelivery(r: Remediation, number: number): Delivery {
+    return this.newDelivery(r, number, (r.delivery as Delivery).body);
   }
 
   /**
    * The delivery's job itself failed for good (Redis or the daemon, not the receiver, e.g. a long Redis outage):
-   * `delivery_failed` with the reason, so the API shows it and a redelivery can be asked for.
+   * `delivery_failed` with the reason, so the API shows it and a redelivery can be asked for. Only a delivery
+   * still in progress: one that ended meanwhile (delivered, say) keeps its outcome.
    */
   async giveUp(ref: DeliveryRef, error: string): Promise<boolean> {
-    const now = new Date(this.deps.clock.now()).toISOString();
-    const record = (d: Delivery) => {
-      d.failedAt = now;
-      d.lastError = error;
-    };
-    // Only a delivery still in progress: one that ended meanwhile (delivered, say) keeps its outcome.
-    const gaveUp = await this.finish(ref, 'delivery_failed', record, { onlyIfFiring: true });
+    const applied = await this.runner.apply(ref.remediationId, { type: 'delivery_failed', number: ref.deliveryNumber, error, onlyIfFiring: true });
+    const gaveUp = applied.kind === 'applied';
     if (gaveUp) this.deps.logger.error({ remediation: ref.remediationId, delivery: ref.deliveryNumber, err: error }, 'delivery given up: delivery_failed');
     return gaveUp;
   }
 
-  /** Records the delivery's end and closes the remediation (a remediation resolved meanwhile stays resolved). */
-  private async finish(
-    ref: DeliveryRef,
-    status: 'fired' | 'delivery_failed',
-    record: (d: Delivery) => void,
-    opts: { onlyIfFiring?: boolean } = {},
-  ): Promise<boolean> {
-    const done = await this.underLock(ref.remediationId, async (r) => {
-      if (!r.delivery || r.delivery.number !== ref.deliveryNumber) return false;
-      if (opts.onlyIfFiring && r.status !== 'firing') return false;
-      record(r.delivery);
-      r.delivery.nextAttemptAt = undefined;
-      if (r.status !== 'firing') {
-        await this.deps.store.save(r);
-        return true;
-      }
-      const reason = status === 'delivery_failed' ? `resolution webhook not delivered: ${r.delivery.lastError ?? 'unknown error'}` : undefined;
-      await this.remediations.close(r, status, reason);
-      return true;
-    });
-    return done === true;
-  }
-
-  /** Runs fn on the freshly read remediation under its owner's lock; null when it does not exist. */
-  private async underLock<T>(id: string, fn: (r: Remediation) => Promise<T>): Promise<T | null> {
-    const { store } = this.deps;
-    const r = await store.get(id);
-    if (!r) return null;
-    return store.withOwnerLock(lockNameFor(r), async () => {
-      const current = await store.get(id);
-      return current ? fn(current) : null;
-    });
+  /** Runs fn on the remediation as stored now; null when it does not exist. */
+  private async read<T>(id: string, fn: (r: Remediation) => T): Promise<T | null> {
+    const r = await this.deps.store.get(id);
+    return r ? fn(r) : null;
   }
 }

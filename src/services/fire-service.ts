@@ -1,9 +1,10 @@
 import { DateTime } from 'luxon';
 import { resolutionPayload, type Remediation } from '../domain/remediation';
 import { DeliveryService, type DeliveryOutcome, type DeliveryRef, type DeliverySettings, type RedeliverResult } from './delivery-service';
-import { lockNameFor, type ServiceDeps } from './ports';
-import type { RemediationService } from './remediation-service';
+import type { Actor } from '../domain/lifecycle-event';
+import type { ServiceDeps } from './ports';
 import type { RescheduleService } from './reschedule-service';
+import type { TransitionRunner } from './transition-runner';
 
 /**
  * A fire job runs this long before the window's start: it takes its last look at the event (at most
@@ -16,6 +17,13 @@ const MAX_EARLY_MS = 5000;
 
 function rejectAfter(ms: number, message: string): Promise<never> {
   return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
+}
+
+export interface StartOptions {
+  /** The window as it happens, when it is not the booked one (an admin's fire-now). */
+  window?: (r: Remediation) => { start: string; end: string };
+  /** Under the lock, before the start is stored (with the remediation as it was): e.g. the event's withdrawal. */
+  before?: (r: Remediation) => Promise<void>;
 }
 
 /** Identifies one window to fire: a booking of a remediation at a start time. */
@@ -37,11 +45,11 @@ export class FireService {
 
   constructor(
     private readonly deps: ServiceDeps,
-    private readonly remediations: RemediationService,
+    private readonly runner: TransitionRunner,
     private readonly reschedule: RescheduleService,
     settings: DeliverySettings = {},
   ) {
-    this.delivery = new DeliveryService(deps, remediations, settings);
+    this.delivery = new DeliveryService(deps, runner, settings);
   }
 
   /** The job at the window's start; a re-run (retry, stalled job after a crash) continues delivery 1. */
@@ -91,6 +99,11 @@ export class FireService {
     return recovered;
   }
 
+  /** Delivery of a window started outside its fire job (an admin's fire-now): its own job, like a redelivery. */
+  async deliverStarted(r: Remediation): Promise<void> {
+    await this.deps.scheduler.enqueueDelivery({ remediationId: r.id, deliveryNumber: r.delivery?.number ?? 1 });
+  }
+
   /** One attempt of a redelivery's job. */
   deliver(ref: DeliveryRef): Promise<DeliveryOutcome> {
     return this.delivery.attempt(ref);
@@ -132,39 +145,56 @@ export class FireService {
    * over; a re-run of the same job finds it already firing and continues.
    */
   private async claim(req: FireRequest): Promise<Remediation | null> {
-    const { store, clock, logger } = this.deps;
-    const r = await store.get(req.remediationId);
-    if (!r) return null;
-    const claimed = await store.withOwnerLock(lockNameFor(r), async () => {
-      const current = await store.get(req.remediationId);
-      if (!current || current.bookingNumber !== req.bookingNumber || current.start !== req.start) return null;
-      if (current.status === 'firing' && current.delivery?.number === 1) return { r: current, fresh: false };
-      if (current.status !== 'booked') return null;
-      const firedAt = clock.now();
-      const payload = resolutionPayload(current, DateTime.fromMillis(firedAt, { zone: current.timeZone ?? 'UTC' }).toISO() as string);
-      current.status = 'firing';
-      current.firedAt = new Date(firedAt).toISOString();
-      current.updatedAt = current.firedAt;
-      current.delivery = this.delivery.newDelivery(current, 1, JSON.stringify(payload));
-      // The window has passed: the claim and the owner's hand-over are one transaction.
-      await this.remediations.saveAndHandOver(current, {});
-      return { r: current, fresh: true };
+    let continuing: Remediation | null = null;
+    const started = await this.start(req.remediationId, 'system', (cur) => {
+      if (cur.bookingNumber !== req.bookingNumber || cur.start !== req.start) return false;
+      if (cur.status === 'firing' && cur.delivery?.number === 1) continuing = cur;
+      return cur.status === 'booked';
     });
-    if (!claimed?.fresh) return claimed?.r ?? null;
-    const c = claimed.r;
+    return started ?? continuing;
+  }
+
+  /**
+   * The window starts now: booked → firing (window.started) with delivery 1, whose payload is fixed at this
+   * instant; the window's end is announced later (window.ended). `current` says whether this is still the window
+   * the caller means. Returns the firing remediation, or null when nothing started.
+   */
+  async start(id: string, actor: Actor, current: (r: Remediation) => boolean, opts: StartOptions = {}): Promise<Remediation | null> {
+    const { clock, logger, scheduler } = this.deps;
+    const applied = await this.runner.apply(
+      id,
+      (cur) => {
+        if (!current(cur)) return null;
+        const firedAt = clock.now();
+        const payload = resolutionPayload(cur, DateTime.fromMillis(firedAt, { zone: cur.timeZone ?? 'UTC' }).toISO() as string);
+        const window = opts.window?.(cur);
+        // The delivery's budget runs to the end of the window as it happens.
+        const delivery = this.delivery.newDelivery(window ? { ...cur, end: window.end } : cur, 1, JSON.stringify(payload));
+        return { type: 'window_started', delivery, actor, window };
+      },
+      {
+        before: async (t, cur) => {
+          if (opts.before && cur) await opts.before(cur);
+          await scheduler.scheduleWindowEnd(t.remediation);
+        },
+      },
+    );
+    if (applied.kind !== 'applied') return null;
+    const c = applied.after;
     logger.info(
       {
         remediation: c.id,
         host: c.host.id,
         owner: c.email,
-        start: req.start,
-        lateMs: Date.parse(c.firedAt ?? req.start) - Date.parse(req.start),
+        start: c.start,
+        lateMs: Date.parse(c.firedAt ?? '') - Date.parse(c.start ?? ''),
         webhookId: c.delivery?.webhookId,
         policies: c.policies.map((p) => p.id),
+        actor,
       },
       'maintenance window fired: delivering the resolution webhook',
     );
-    await this.deps.scheduler.requestChannelMaintenance();
+    await scheduler.requestChannelMaintenance();
     return c;
   }
 }

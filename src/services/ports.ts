@@ -1,11 +1,65 @@
 import type { SchedulingRules } from '../domain/scheduling-rules';
+import type { LifecycleEvent } from '../domain/lifecycle-event';
 import type { Remediation } from '../domain/remediation';
 import type { CalendarGateway } from '../ports/calendar';
 import type { HostDirectory } from '../fleet/fleet-client';
 import type { ResolutionSender } from '../webhook/resolution-webhook';
-import type { RemediationStore } from '../store/remediation-store';
+import type { FeedQuery, ListFilter, StateWrite } from '../store/remediation-store';
 import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
+
+import type { ChannelRecord } from '../store/watch-store';
+
+export type { FeedQuery, ListFilter, StateWrite } from '../store/remediation-store';
+export type { ChannelRecord } from '../store/watch-store';
+
+/**
+ * Where remediations, their indexes and their events are kept (Redis in production: RemediationStore; an
+ * in-memory fake in service tests). Every state change goes through `commit`, with the events it produced.
+ */
+export interface RemediationRepository {
+  /** Runs fn while holding a named lock (an owner's, an ownerless host's, a channel's). */
+  withOwnerLock<T>(lockName: string, fn: () => Promise<T>): Promise<T>;
+  get(id: string): Promise<Remediation | null>;
+  getMany(ids: string[]): Promise<Remediation[]>;
+  nextId(hostId: number): Promise<string>;
+  /** New states, their pointer changes and their events, in one transaction; returns the stored events. */
+  commit(writes: StateWrite[], occurredAt: number): Promise<LifecycleEvent[]>;
+  history(id: string): Promise<LifecycleEvent[]>;
+  readFeed(q: FeedQuery): Promise<{ events: LifecycleEvent[]; next: string | null }>;
+  /** The cursor of the newest event in the feed (null: empty). */
+  feedHead(): Promise<string | null>;
+  list(filter: ListFilter): Promise<{ remediations: Remediation[]; next: string | null }>;
+  bookedUntil(until: number): Promise<Remediation[]>;
+  allBooked(): Promise<Remediation[]>;
+  allFiring(): Promise<Remediation[]>;
+  openForHost(hostId: number): Promise<Remediation | null>;
+  openIdForHost(hostId: number): Promise<string | null>;
+  activeForOwner(email: string): Promise<string | null>;
+  firstWaiting(email: string): Promise<string | null>;
+  removeWaiting(email: string, id: string): Promise<void>;
+  claimPendingBookings(limit: number, notAfter: number, leaseMs: number): Promise<string[]>;
+  releaseBookingLeases(ids: string[]): Promise<void>;
+  deferPendingBooking(id: string, at: number): Promise<void>;
+  removePendingBooking(id: string): Promise<void>;
+  countPendingBookings(): Promise<number>;
+  markLatestEvent(hostId: number, policyId: number, occurredAt: number, ttlSeconds: number): Promise<boolean>;
+  cachedTimeZone(email: string): Promise<string | null>;
+  cacheTimeZone(email: string, zone: string, ttlSeconds: number): Promise<void>;
+}
+
+/** Push channels and sync state of owners' calendars (Redis in production: WatchStore). */
+export interface WatchRepository {
+  saveChannel(c: ChannelRecord): Promise<void>;
+  channel(channelId: string): Promise<ChannelRecord | null>;
+  currentChannel(owner: string): Promise<ChannelRecord | null>;
+  removeChannel(c: ChannelRecord): Promise<void>;
+  allChannels(): Promise<ChannelRecord[]>;
+  syncToken(owner: string): Promise<string | null>;
+  setSyncToken(owner: string, token: string | null): Promise<void>;
+  lastSync(owner: string): Promise<number>;
+  markSynced(owner: string, at: number): Promise<void>;
+}
 
 /** What services ask of the job system (BullMQ in production); services never touch queues directly. */
 export interface JobScheduler {
@@ -26,6 +80,14 @@ export interface JobScheduler {
   withdrawEvent(w: EventWithdrawal): Promise<void>;
   /** Whether the job carrying a remediation's current delivery is still there to finish it. */
   deliveryJobLive(r: Remediation): Promise<boolean>;
+  /** Soon: new lifecycle events are waiting to be sent as lifecycle webhooks (a burst becomes one job). */
+  requestLifecycleDispatch(): Promise<void>;
+  /** `window.upcoming` for r's current booking and start, `minutesBefore` ahead of it (idempotent). */
+  scheduleUpcoming(r: Remediation, minutesBefore: number): Promise<void>;
+  /** `window.ended` at r's end, for the window that just started (idempotent). */
+  scheduleWindowEnd(r: Remediation): Promise<void>;
+  /** One lifecycle webhook job per event (job id = event id). */
+  enqueueLifecycleWebhooks(events: LifecycleEvent[]): Promise<void>;
 }
 
 /** An event of ours to take off an owner's calendar, and the remediation that gives it up. */
@@ -47,6 +109,8 @@ export interface ServiceSettings {
   orgName?: string;
   scheduling: SchedulingRules;
   watch: WatchSettings;
+  /** `window.upcoming` this many minutes before each start (0 = none). */
+  notifyBeforeMinutes: number;
 }
 
 export interface WatchSettings {
@@ -64,7 +128,7 @@ export interface WatchSettings {
 
 /** Everything a service may use: ports only, so tests swap real adapters for the emulator and a test clock. */
 export interface ServiceDeps {
-  store: RemediationStore;
+  store: RemediationRepository;
   calendar: CalendarGateway;
   hosts?: HostDirectory;
   sender: ResolutionSender;

@@ -3,7 +3,8 @@ import { instantOf } from '../domain/slot-search';
 import { isoInZone } from '../domain/time-zone';
 import type { Remediation } from '../domain/remediation';
 import type { CalendarEvent } from '../ports/calendar';
-import { lockNameFor, type ServiceDeps } from './ports';
+import type { ServiceDeps } from './ports';
+import type { TransitionRunner } from './transition-runner';
 
 /**
  * What the owner did to our event, and what we do about it (Fleet's rules):
@@ -13,7 +14,10 @@ import { lockNameFor, type ServiceDeps } from './ports';
  * - anything else (text edits, our own writes echoing back) → nothing.
  */
 export class RescheduleService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly runner: TransitionRunner,
+  ) {}
 
   /** Applies the owner's change to a booked remediation; returns the verdict. */
   async apply(r: Remediation, observed: CalendarEvent | null): Promise<EventVerdict> {
@@ -29,52 +33,43 @@ export class RescheduleService {
   }
 
   private async follow(booked: Remediation, start: string, end: string): Promise<void> {
-    const { store, clock, scheduler, logger } = this.deps;
-    const moved = await store.withOwnerLock(lockNameFor(booked), async () => {
-      const r = await store.get(booked.id);
-      if (!r || r.status !== 'booked' || r.calendarEventId !== booked.calendarEventId) return null;
-      const from = r.start;
-      Object.assign(r, { start, end, updatedAt: new Date(clock.now()).toISOString() });
-      // The job for the new start before the new start is recorded (the old job skips: its start is not current).
-      await scheduler.scheduleFire(r);
-      await store.save(r);
-      return { r, from };
-    });
-    if (!moved) return;
+    const { scheduler, logger, settings } = this.deps;
+    const applied = await this.runner.apply(
+      booked.id,
+      (r) => (r.status === 'booked' && r.calendarEventId === booked.calendarEventId ? { type: 'window_moved', start, end, actor: 'owner' } : null),
+      {
+        // The jobs for the new start before the new start is recorded (the old ones skip: their start is not current).
+        before: async (t) => {
+          await scheduler.scheduleFire(t.remediation);
+          await scheduler.scheduleUpcoming(t.remediation, settings.notifyBeforeMinutes);
+        },
+      },
+    );
+    if (applied.kind !== 'applied') return;
     // Moved out of (or into) the push horizon: the channels follow.
     await scheduler.requestChannelMaintenance();
     logger.info(
-      { remediation: moved.r.id, host: moved.r.host.id, owner: moved.r.email, from: moved.from, to: start },
+      { remediation: booked.id, host: booked.host.id, owner: booked.email, from: applied.before?.start, to: start },
       'owner moved the window: following it',
     );
   }
 
   private async rebook(booked: Remediation, reason: 'deleted' | 'moved_to_past' | 'all_day', observed: CalendarEvent | null): Promise<void> {
-    const { store, clock, scheduler, logger } = this.deps;
-    const rebooked = await store.withOwnerLock(lockNameFor(booked), async () => {
-      const r = await store.get(booked.id);
-      if (!r || r.status !== 'booked' || r.calendarEventId !== booked.calendarEventId) return null;
-      const oldEventId = r.calendarEventId;
-      Object.assign(r, {
-        status: 'pending',
-        reason: `owner ${reason.replace(/_/g, ' ')} the window: rebooking`,
-        bookingNumber: r.bookingNumber + 1,
-        rebookCount: r.rebookCount + 1,
-        start: undefined,
-        end: undefined,
-        calendarEventId: undefined,
-        onlyTimeLeft: undefined,
-        updatedAt: new Date(clock.now()).toISOString(),
-      } satisfies Partial<Remediation>);
-      // A window dragged into the past or made all-day is still on the calendar: it goes, the new one replaces it.
-      if (observed && observed.status !== 'cancelled' && oldEventId && r.email) {
-        await scheduler.withdrawEvent({ remediationId: r.id, owner: r.email, eventId: oldEventId });
-      }
-      await store.save(r, { pendingSince: clock.now() });
-      return r;
-    });
-    if (!rebooked) return;
-    const r = rebooked;
+    const { scheduler, logger } = this.deps;
+    const applied = await this.runner.apply(
+      booked.id,
+      (r) => (r.status === 'booked' && r.calendarEventId === booked.calendarEventId ? { type: 'window_lost', reason } : null),
+      {
+        // A window dragged into the past or made all-day is still on the calendar: it goes, the new one replaces it.
+        before: async (_t, r) => {
+          if (observed && observed.status !== 'cancelled' && r?.calendarEventId && r.email) {
+            await scheduler.withdrawEvent({ remediationId: r.id, owner: r.email, eventId: r.calendarEventId });
+          }
+        },
+      },
+    );
+    if (applied.kind !== 'applied') return;
+    const r = applied.after;
     logger.info(
       { remediation: r.id, host: r.host.id, owner: r.email, reason, originalDate: r.originalDate, rebook: r.rebookCount },
       'owner removed the window: rebooking',

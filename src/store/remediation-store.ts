@@ -1,6 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
+import type { EventDraft, LifecycleEvent } from '../domain/lifecycle-event';
+import type { IndexChanges } from '../domain/remediation-lifecycle';
 import type { Remediation, RemediationStatus } from '../domain/remediation';
+import type { RemediationRepository } from '../services/ports';
 import { RedisLock } from './redis-lock';
+
+export type { IndexChanges } from '../domain/remediation-lifecycle';
 
 /** KEYS[1] pending zset; ARGV: due-by score, limit, lease key prefix, lease ms. Skips leased ids, leases the rest. */
 const CLAIM_PENDING = `
@@ -20,21 +26,45 @@ if last and tonumber(last) > tonumber(ARGV[1]) then return 0 end
 redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1`;
 
-/**
- * Pointer and index changes that belong to one state transition, written in the same MULTI as the remediation.
- * `true` points the index at this remediation (adds it), `false` removes it; absent leaves it alone.
- */
-export interface IndexChanges {
-  /** {mw}:host:<hostId>:open */
-  openForHost?: boolean;
-  /** {mw}:owner:<email>:active */
-  activeForOwner?: boolean;
-  /** {mw}:owner:<email>:waiting */
-  waiting?: boolean;
-  /** Adds it to {mw}:booking:pending with this score (epoch ms), unless it is there already. */
-  pendingSince?: number;
-  /** `false` takes it off {mw}:booking:pending. */
-  pending?: false;
+/** The default bound of the global feed (EVENT_FEED_MAX_LENGTH). */
+export const DEFAULT_FEED_MAX_LENGTH = 100_000;
+
+/** One remediation's new state, its pointer changes and the events its transition produced. */
+export interface StateWrite {
+  remediation: Remediation;
+  index?: IndexChanges;
+  events?: EventDraft[];
+}
+
+export interface FeedQuery {
+  after?: string;
+  limit: number;
+  type?: string;
+  hostId?: number;
+  email?: string;
+  /** Most entries read in one call (default: 10 × limit, at least 1000). */
+  scan?: number;
+}
+
+function matchesFeed(e: LifecycleEvent, q: FeedQuery): boolean {
+  return (
+    (q.type === undefined || e.type === q.type) &&
+    (q.hostId === undefined || e.host_id === q.hostId) &&
+    (q.email === undefined || e.email === q.email.toLowerCase())
+  );
+}
+
+function toStoredEvent(r: Remediation, draft: EventDraft, occurredAt: number): LifecycleEvent {
+  return {
+    id: `evt_${occurredAt.toString(36)}${randomBytes(8).toString('hex')}`,
+    type: draft.type,
+    occurred_at: new Date(occurredAt).toISOString(),
+    remediation_id: r.id,
+    host_id: r.host.id,
+    email: r.email,
+    actor: draft.actor,
+    data: draft.data,
+  };
 }
 
 /**
@@ -52,17 +82,20 @@ export interface IndexChanges {
  *   {mw}:booking:lease:<id>       a replica is booking it right now (PX lease)
  *   {mw}:booked                   zset of booked remediation ids, by window start (what the watcher watches)
  *   {mw}:firing                   zset of firing remediation ids, by fire time (what the stuck-delivery sweep checks)
- *   {mw}:seen:<event key>         ingest de-duplication marker (TTL)
+ *   {mw}:rem:<id>:history         list of the remediation's events (JSON), oldest first
+ *   {mw}:events                   stream of every event (field "e": JSON), the global feed; trimmed to a length
  *   {mw}:host:<hostId>:policy:<policyId>:at   time of the last event applied for it (TTL; ordering)
  *   {mw}:tz:<email>               cached calendar time zone (TTL)
  *   {mw}:lock:<name>              short locks
  */
-export class RemediationStore {
+export class RemediationStore implements RemediationRepository {
   readonly lock: RedisLock;
 
   constructor(
     readonly redis: Redis,
     readonly prefix: string,
+    /** The global feed keeps about this many events (XADD MAXLEN ~): see EVENT_FEED_MAX_LENGTH. */
+    readonly feedMaxLength = DEFAULT_FEED_MAX_LENGTH,
   ) {
     this.lock = new RedisLock(redis);
   }
@@ -93,21 +126,68 @@ export class RemediationStore {
   }
 
   /**
-   * Saves the remediation, keeps the host/owner indexes true and applies the given pointer changes, all in one
-   * MULTI: a daemon killed at any moment leaves either the old state or the new one, never half of a transition
-   * (a retried job then finds a consistent state to continue from). Callers hold the owner's lock.
+   * Saves remediations with their pointer changes AND appends the events their transitions produced (to each
+   * remediation's history and to the global feed), all in one MULTI: a daemon killed at any moment leaves either
+   * the old state or the new one with its events, never state and history disagreeing. Callers hold the owner's
+   * lock. Returns the stored events.
    */
-  async save(r: Remediation, changes: IndexChanges = {}): Promise<void> {
-    await this.saveAll([[r, changes]]);
-  }
-
-  /** Several remediations and their pointer changes in one MULTI (e.g. a close and the owner's hand-over). */
-  async saveAll(writes: Array<[Remediation, IndexChanges]>): Promise<void> {
+  async commit(writes: StateWrite[], occurredAt: number): Promise<LifecycleEvent[]> {
     const m = this.redis.multi();
-    for (const [r, changes] of writes) this.queueSave(m, r, changes);
+    const stored: LifecycleEvent[] = [];
+    for (const w of writes) {
+      this.queueSave(m, w.remediation, w.index ?? {});
+      for (const draft of w.events ?? []) {
+        const event = toStoredEvent(w.remediation, draft, occurredAt);
+        const json = JSON.stringify(event);
+        m.rpush(this.key('rem', w.remediation.id, 'history'), json);
+        m.xadd(this.key('events'), 'MAXLEN', '~', this.feedMaxLength, '*', 'e', json);
+        stored.push(event);
+      }
+    }
     const results = await m.exec();
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0];
+    return stored;
+  }
+
+  /** A remediation's events, oldest first. */
+  async history(id: string): Promise<LifecycleEvent[]> {
+    const raws = await this.redis.lrange(this.key('rem', id, 'history'), 0, -1);
+    return raws.map((raw) => JSON.parse(raw) as LifecycleEvent);
+  }
+
+  /**
+   * The global feed after `after` (a cursor from an earlier page; none = from the oldest kept), in order. Filters
+   * are applied while reading; at most `scan` entries are read per call, so a rare filter answers fewer (even no)
+   * events with a `next` cursor past what was read: following `next` never skips nor repeats an event.
+   */
+  async readFeed(opts: FeedQuery): Promise<{ events: LifecycleEvent[]; next: string | null }> {
+    const scan = opts.scan ?? Math.max(1000, opts.limit * 10);
+    const events: LifecycleEvent[] = [];
+    let cursor = opts.after ?? null;
+    let read = 0;
+    while (events.length < opts.limit && read < scan) {
+      const batch = Math.min(scan - read, Math.max(100, opts.limit));
+      const start = cursor ? `(${cursor}` : '-';
+      const entries = (await this.redis.xrange(this.key('events'), start, '+', 'COUNT', batch)) as Array<[string, string[]]>;
+      if (entries.length === 0) break;
+      for (const [id, fields] of entries) {
+        read++;
+        cursor = id;
+        const json = fields[fields.indexOf('e') + 1];
+        const event = JSON.parse(json) as LifecycleEvent;
+        if (matchesFeed(event, opts)) events.push(event);
+        if (events.length >= opts.limit) break;
+      }
+      if (entries.length < batch) break;
+    }
+    return { events, next: cursor };
+  }
+
+  /** The cursor of the newest feed entry (null: empty), e.g. to start a consumer at "now". */
+  async feedHead(): Promise<string | null> {
+    const [last] = (await this.redis.xrevrange(this.key('events'), '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+    return last ? last[0] : null;
   }
 
   private queueSave(m: ChainableCommander, r: Remediation, changes: IndexChanges): void {
@@ -147,6 +227,10 @@ export class RemediationStore {
   async openForHost(hostId: number): Promise<Remediation | null> {
     const id = await this.redis.get(this.key('host', hostId, 'open'));
     return id ? this.get(id) : null;
+  }
+
+  async openIdForHost(hostId: number): Promise<string | null> {
+    return this.redis.get(this.key('host', hostId, 'open'));
   }
 
   async activeForOwner(email: string): Promise<string | null> {
@@ -200,15 +284,6 @@ export class RemediationStore {
     return (await this.redis.eval(MARK_LATEST, 1, key, occurredAt, ttlSeconds)) === 1;
   }
 
-  /** True the first time a key is seen within the TTL (ingest idempotency). */
-  async markSeen(eventKey: string, ttlSeconds: number): Promise<boolean> {
-    return (await this.redis.set(this.key('seen', eventKey), '1', 'EX', ttlSeconds, 'NX')) === 'OK';
-  }
-
-  async forgetSeen(eventKey: string): Promise<void> {
-    await this.redis.del(this.key('seen', eventKey));
-  }
-
   async cachedTimeZone(email: string): Promise<string | null> {
     return this.redis.get(this.key('tz', email));
   }
@@ -217,18 +292,102 @@ export class RemediationStore {
     await this.redis.set(this.key('tz', email), zone, 'EX', ttlSeconds);
   }
 
-  /** Remediations filtered by host, owner and status, newest first. */
-  async list(filter: { hostId?: number; email?: string; status?: RemediationStatus; limit?: number }): Promise<Remediation[]> {
-    let ids: string[];
-    if (filter.hostId !== undefined) ids = await this.redis.smembers(this.key('host', filter.hostId, 'rems'));
-    else if (filter.email !== undefined) ids = await this.redis.smembers(this.key('owner', filter.email.toLowerCase(), 'rems'));
-    else ids = await this.redis.zrevrange(this.key('rems'), 0, -1);
-    const all = await this.getMany(ids);
-    return all
-      .filter((r) => filter.hostId === undefined || r.host.id === filter.hostId)
-      .filter((r) => filter.email === undefined || r.email === filter.email.toLowerCase())
-      .filter((r) => filter.status === undefined || r.status === filter.status)
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
-      .slice(0, filter.limit ?? 1000);
+  /**
+   * Remediations filtered by host, owner, status, team, policy and window start, newest first (creation time, then
+   * id), a page at a time: `cursor` continues after the last one of the previous page; `next` is null at the end.
+   */
+  async list(filter: ListFilter): Promise<{ remediations: Remediation[]; next: string | null }> {
+    const limit = filter.limit ?? 100;
+    const after = filter.cursor ? decodeListCursor(filter.cursor) : null;
+    const keep = (r: Remediation) => matchesList(r, filter) && (!after || isAfter(r, after));
+    let page: Remediation[];
+    if (filter.hostId !== undefined || filter.email !== undefined) {
+      const ids =
+        filter.hostId !== undefined
+          ? await this.redis.smembers(this.key('host', filter.hostId, 'rems'))
+          : await this.redis.smembers(this.key('owner', filter.email!.toLowerCase(), 'rems'));
+      page = (await this.getMany(ids)).filter(keep).sort(newestFirst).slice(0, limit + 1);
+    } else {
+      page = [];
+      const max = after ? String(after.createdMs) : '+inf';
+      const chunk = Math.max(200, limit * 2);
+      for (let offset = 0; page.length <= limit; offset += chunk) {
+        const ids = await this.redis.zrevrangebyscore(this.key('rems'), max, '-inf', 'LIMIT', offset, chunk);
+        if (ids.length === 0) break;
+        page.push(...(await this.getMany(ids)).filter(keep).sort(newestFirst));
+        if (ids.length < chunk) break;
+      }
+      page = page.sort(newestFirst).slice(0, limit + 1);
+    }
+    const more = page.length > limit;
+    const remediations = page.slice(0, limit);
+    const last = remediations[remediations.length - 1];
+    return { remediations, next: more && last ? encodeListCursor(last) : null };
+  }
+}
+
+export interface ListFilter {
+  hostId?: number;
+  email?: string;
+  status?: RemediationStatus;
+  teamId?: number;
+  policyId?: number;
+  /** Windows starting at or after (epoch ms). */
+  from?: number;
+  /** Windows starting before (epoch ms). */
+  to?: number;
+  limit?: number;
+  cursor?: string;
+}
+
+function matchesList(r: Remediation, f: ListFilter): boolean {
+  if (f.hostId !== undefined && r.host.id !== f.hostId) return false;
+  if (f.email !== undefined && r.email !== f.email.toLowerCase()) return false;
+  if (f.status !== undefined && r.status !== f.status) return false;
+  if (f.teamId !== undefined && r.host.teamId !== f.teamId) return false;
+  if (f.policyId !== undefined && !r.policies.some((p) => p.id === f.policyId)) return false;
+  if (f.from !== undefined || f.to !== undefined) {
+    if (!r.start) return false;
+    const start = Date.parse(r.start);
+    if (f.from !== undefined && start < f.from) return false;
+    if (f.to !== undefined && start >= f.to) return false;
+  }
+  return true;
+}
+
+/** Newest first: creation time, then id (byte order), both descending. */
+function newestFirst(a: Remediation, b: Remediation): number {
+  const byTime = Date.parse(b.createdAt) - Date.parse(a.createdAt);
+  if (byTime !== 0) return byTime;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+interface ListCursor {
+  createdMs: number;
+  id: string;
+}
+
+function isAfter(r: Remediation, c: ListCursor): boolean {
+  const t = Date.parse(r.createdAt);
+  return t < c.createdMs || (t === c.createdMs && r.id < c.id);
+}
+
+function encodeListCursor(r: Remediation): string {
+  return Buffer.from(`${Date.parse(r.createdAt)}|${r.id}`).toString('base64url');
+}
+
+/** Throws InvalidCursorError on anything that is not one of our cursors. */
+export function decodeListCursor(cursor: string): ListCursor {
+  const [ms, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdMs = Number(ms);
+  if (!Number.isSafeInteger(createdMs) || !id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new InvalidCursorError();
+  return { createdMs, id };
+}
+
+export class InvalidCursorError extends Error {
+  readonly code = 'INVALID_CURSOR';
+  constructor() {
+    super('is not a cursor this API returned');
+    this.name = 'InvalidCursorError';
   }
 }

@@ -1,3 +1,4 @@
+import type { WatchRepository } from '../services/ports';
 import type { Redis } from 'ioredis';
 
 /** A push channel we opened on one owner's calendar. */
@@ -22,7 +23,7 @@ export interface ChannelRecord {
  *
  * It survives restarts: a restarted daemon keeps verifying and renewing the channels it opened.
  */
-export class WatchStore {
+export class WatchStore implements WatchRepository {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,

@@ -138,7 +138,7 @@ describe('booking a maintenance window (daemon + Redis + Calendar emulator)', ()
 
     env.emulator.setCalendarError(owner, null);
     clock.advance(31_000);
-    await env.app.scheduler.requestBooking();
+    await env.probe.queues.requestBooking();
     const r = await daemon.waitForStatus(105, 'booked');
     expect(r.start).toBe('2026-11-24T09:00:00.000+00:00');
   });

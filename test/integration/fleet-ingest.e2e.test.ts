@@ -1,4 +1,4 @@
-import { DaemonClient } from '../support/daemon-client';
+import { DaemonClient, TEST_TOKENS } from '../support/daemon-client';
 import { FakeFleet } from '../support/fake-fleet';
 import { startTestEnv, type TestEnv } from '../support/test-app';
 import { TestClock } from '../support/test-clock';
@@ -39,7 +39,7 @@ describe("Fleet's failing-policies webhook, with owners from the Fleet API", () 
       clock: new TestClock('2026-11-23T12:00:00Z'),
       env: { FLEET_URL: fleet.url, FLEET_API_TOKEN: fleet.apiToken, GOOGLE_DOMAIN: 'acme.com', INGEST_TOKEN: TOKEN },
     });
-    daemon = new DaemonClient(env.url, TOKEN);
+    daemon = new DaemonClient(env.url, { ...TEST_TOKENS, ingest: TOKEN });
   });
   afterAll(async () => {
     await env.stop();

@@ -53,7 +53,7 @@ describe('hostile input to the ingest endpoints (fast-check, real server, Redis,
   beforeAll(async () => {
     env = await createLoggedApp({ label: 'fuzz-ingest', level: 'info', env: { INGEST_TOKEN: TOKEN } });
     http = env.app.http;
-    redis = env.app.store.redis;
+    redis = env.probe.redis;
     await http.ready();
     // The queues write their metadata on first use: before the first snapshot, not during a request.
     await jobCounts();
@@ -88,7 +88,7 @@ describe('hostile input to the ingest endpoints (fast-check, real server, Redis,
   };
 
   const jobCounts = async () => {
-    const queues = [env.app.scheduler.policyEvents, env.app.scheduler.bookings, env.app.scheduler.fires, env.app.scheduler.calendarSync, env.app.scheduler.calendarWatch];
+    const queues = [env.probe.queues.policyEvents, env.probe.queues.bookings, env.probe.queues.fires, env.probe.queues.calendarSync, env.probe.queues.calendarWatch, env.probe.queues.lifecycle];
     const counts = await Promise.all(queues.map((q) => q.getJobCounts()));
     return Object.fromEntries(queues.map((q, i) => [q.name, Object.values(counts[i]).reduce((a, b) => a + b, 0)]));
   };
@@ -107,8 +107,8 @@ describe('hostile input to the ingest endpoints (fast-check, real server, Redis,
       const sent = s.raw ? JSON.parse(String(s.raw.body)) : s.json;
       const distinct = s.url === EVENTS ? distinctEvents(sent) : distinctHosts(sent);
       expect(res.json()).toEqual({ accepted: s.url === EVENTS ? [sent].flat().length : sent.hosts.length });
-      expect(counts).toEqual({ 'policy-events': distinct, bookings: 0, fires: 0, 'calendar-sync': 0, 'calendar-watch': 0 });
-      const jobs = await env.app.scheduler.policyEvents.getJobs();
+      expect(counts).toEqual({ 'policy-events': distinct, bookings: 0, fires: 0, 'calendar-sync': 0, 'calendar-watch': 0, lifecycle: 0 });
+      const jobs = await env.probe.queues.policyEvents.getJobs();
       expect(jobs.every((j) => !JSON.stringify(j.data).includes('polluted'))).toBe(true);
       await deleteKeys(redis, `${env.prefix}:policy-events:*`);
     } else {

@@ -47,10 +47,10 @@ describe('forged and genuine push notifications (fast-check, real server, watch 
     expiration: Date.now() + 86_400_000,
   };
 
-  const syncJobs = () => env.app.scheduler.calendarSync.getJobs();
+  const syncJobs = () => env.probe.queues.calendarSync.getJobs();
   const jobCounts = async () => {
-    const s = env.app.scheduler;
-    const queues = [s.policyEvents, s.bookings, s.fires, s.calendarSync, s.calendarWatch];
+    const s = env.probe.queues;
+    const queues = [s.policyEvents, s.bookings, s.fires, s.calendarSync, s.calendarWatch, s.lifecycle];
     const counts = await Promise.all(queues.map((q) => q.getJobCounts()));
     return counts.map((c) => Object.values(c).reduce((a, b) => a + b, 0));
   };
@@ -58,7 +58,7 @@ describe('forged and genuine push notifications (fast-check, real server, watch 
   beforeAll(async () => {
     env = await createLoggedApp({ label: 'fuzz-notify', level: 'debug' });
     http = env.app.http;
-    redis = env.app.store.redis;
+    redis = env.probe.redis;
     await http.ready();
     await new WatchStore(redis, env.prefix).saveChannel(channel);
     await jobCounts(); // the queues write their metadata on first use, not during a request
@@ -113,7 +113,7 @@ describe('forged and genuine push notifications (fast-check, real server, watch 
       await deleteKeys(redis, `${env.prefix}:calendar-sync:*`);
     } else {
       expect(changed).toEqual([]);
-      expect(await jobCounts()).toEqual([0, 0, 0, 0, 0]);
+      expect(await jobCounts()).toEqual([0, 0, 0, 0, 0, 0]);
     }
     return res;
   }

@@ -91,7 +91,7 @@ describe('Google faults (daemon + Redis + Calendar emulator injecting faults)', 
         if (retrying.length > 0) {
           for (const r of retrying) deferred.add(r.id);
           clock.advance(30 * 60_000);
-          await env.app.scheduler.requestBooking();
+          await env.probe.queues.requestBooking();
         }
         return null;
       },

@@ -36,7 +36,8 @@ describe('HTTP ingest (Fastify inject, real BullMQ queue)', () => {
     app = buildHttpServer({
       logger: createLogger('silent'),
       store: new RemediationStore(redis, prefix),
-      ingestToken: TOKEN,
+      clock: systemClock,
+      tokens: { ingest: TOKEN },
       enqueue: (events) => scheduler.enqueuePolicyEvents(events),
       notify: async () => ({ kind: 'ignored', reason: 'notifications are tested in the watcher tests' }),
       ready: async () => ({ ready: true, checks: { redis: true, workers: true } }),
@@ -124,9 +125,17 @@ describe('HTTP ingest (Fastify inject, real BullMQ queue)', () => {
     expect((await app.inject({ url: '/v1/remediations?status=done' })).json()).toMatchObject({ statusCode: 400, field: 'status' });
     expect((await app.inject({ url: '/v1/remediations?email=nope' })).json()).toMatchObject({ statusCode: 400, field: 'email' });
     expect((await app.inject({ url: '/v1/remediations?colour=red' })).statusCode).toBe(400);
-    const ok = await app.inject({ url: '/v1/remediations?host_id=42' });
+    expect((await app.inject({ url: '/v1/remediations?from=yesterday' })).json()).toMatchObject({ statusCode: 400, field: 'from' });
+    expect((await app.inject({ url: '/v1/remediations?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z' })).json()).toMatchObject({ field: 'to' });
+    expect((await app.inject({ url: '/v1/remediations?cursor=bm9wZQ' })).json()).toMatchObject({ statusCode: 400, field: 'cursor' });
+    expect((await app.inject({ url: '/v1/remediations?limit=0' })).json()).toMatchObject({ statusCode: 400, field: 'limit' });
+    expect((await app.inject({ url: '/v1/events?after=abc' })).json()).toMatchObject({ statusCode: 400, field: 'after' });
+    expect((await app.inject({ url: '/v1/events?type=window.exploded' })).json()).toMatchObject({ statusCode: 400, field: 'type' });
+    expect((await app.inject({ url: '/v1/hosts/x/maintenance' })).json()).toMatchObject({ statusCode: 400, field: 'id' });
+    expect((await app.inject({ url: '/v1/remediations/h1-1' })).json()).toMatchObject({ statusCode: 404, code: 'NOT_FOUND' });
+    const ok = await app.inject({ url: '/v1/remediations?host_id=42&team_id=3&policy_id=7' });
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toEqual({ remediations: [] });
+    expect(ok.json()).toEqual({ remediations: [], next: null });
   });
 
   it('answers health and unknown routes', async () => {
@@ -146,6 +155,8 @@ describe('HTTP ingest when Redis is unreachable', () => {
     const app = buildHttpServer({
       logger: createLogger('silent'),
       store: new RemediationStore(dead, '{dead}'),
+      clock: systemClock,
+      tokens: {},
       enqueue: async (events) => {
         await dead.lpush('{dead}:events', ...events.map((e) => JSON.stringify(e)));
       },

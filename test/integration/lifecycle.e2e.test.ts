@@ -133,10 +133,10 @@ describe('remediation lifecycle: one host per owner, passing cancels, firing at 
     const at = (iso: string, e: ReturnType<typeof policyEvent>) => ({ ...e, occurred_at: iso });
     // The passing event (10:05) is taken before the failing one it follows (10:00): the failure is stale.
     await daemon.post('/v1/policy-events', at('2026-11-23T10:05:00Z', policyEvent('policy_passing', { id: 340, emails: [owner] })));
-    await waitFor(async () => (await env.app.scheduler.policyEvents.getCompletedCount()) > 0, { what: 'passing event applied' });
-    const before = await env.app.scheduler.policyEvents.getCompletedCount();
+    await waitFor(async () => (await env.probe.queues.policyEvents.getCompletedCount()) > 0, { what: 'passing event applied' });
+    const before = await env.probe.queues.policyEvents.getCompletedCount();
     await daemon.post('/v1/policy-events', at('2026-11-23T10:00:00Z', policyEvent('policy_failing', { id: 340, emails: [owner] })));
-    await waitFor(async () => (await env.app.scheduler.policyEvents.getCompletedCount()) > before, { what: 'failing event handled' });
+    await waitFor(async () => (await env.probe.queues.policyEvents.getCompletedCount()) > before, { what: 'failing event handled' });
     expect(await daemon.remediations({ host_id: 340 })).toEqual([]);
     // A failure after the pass opens a remediation as usual.
     await daemon.post('/v1/policy-events', at('2026-11-23T10:10:00Z', policyEvent('policy_failing', { id: 340, emails: [owner] })));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
-import { DaemonClient, policyEvent } from '../support/daemon-client';
+import { DaemonClient, TEST_TOKENS, policyEvent } from '../support/daemon-client';
 import { FakeFleet } from '../support/fake-fleet';
 import { createLoggedApp, type LoggedApp } from '../support/logged-app';
 import { TestClock } from '../support/test-clock';
@@ -32,7 +32,7 @@ describe('no secret reaches the logs of a running daemon', () => {
       env: { INGEST_TOKEN, WEBHOOK_SECRET, FLEET_URL: fleet.url, FLEET_API_TOKEN: fleet.apiToken, GOOGLE_DOMAIN: 'acme.com' },
     });
     await env.app.start();
-    daemon = new DaemonClient(env.url, INGEST_TOKEN);
+    daemon = new DaemonClient(env.url, { ...TEST_TOKENS, ingest: INGEST_TOKEN });
   });
 
   afterAll(async () => {

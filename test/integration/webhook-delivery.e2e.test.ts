@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import type { RemediationView } from '../../src/domain/remediation';
-import { DaemonClient, policyEvent } from '../support/daemon-client';
+import { DaemonClient, TEST_TOKENS, policyEvent } from '../support/daemon-client';
 import { ScriptedReceiver, type ReceivedRequest } from '../support/scripted-receiver';
 import { startTestEnv, type TestEnv } from '../support/test-app';
 import { TestClock } from '../support/test-clock';
@@ -34,6 +34,8 @@ async function bookWindowNow(env: TestEnv, clock: TestClock, daemon: DaemonClien
 async function latest(daemon: DaemonClient, hostId: number): Promise<RemediationView> {
   return (await daemon.remediations({ host_id: hostId }))[0];
 }
+
+const ADMIN = { authorization: `Bearer ${TEST_TOKENS.admin}` };
 
 describe('resolution webhook delivery: signed, retried within the budget, stopped on 410/4xx', () => {
   const clock = new TestClock(Date.parse(START) - 2000);
@@ -125,7 +127,7 @@ describe('resolution webhook delivery: signed, retried within the budget, stoppe
     // Nothing to sweep while the job waits for its retry.
     expect(await env.app.services.fires.recoverStranded()).toBe(0);
 
-    const job = await env.app.scheduler.fires.getJob(`fire-${firing.id}-0-${Date.parse(START)}`);
+    const job = await env.probe.queues.fires.getJob(`fire-${firing.id}-0-${Date.parse(START)}`);
     await waitFor(async () => (await job?.getState()) === 'delayed', { what: 'job waiting for its retry' });
     await job?.remove();
     expect(await env.app.services.fires.recoverStranded()).toBe(1);
@@ -191,7 +193,7 @@ describe('receiver dead past the retry budget, then redelivered', () => {
         INGEST_TOKEN: INGEST_TOKEN,
       },
     });
-    daemon = new DaemonClient(env.url, INGEST_TOKEN);
+    daemon = new DaemonClient(env.url, { ...TEST_TOKENS, ingest: INGEST_TOKEN });
   });
   afterAll(async () => {
     await env.stop();
@@ -215,9 +217,10 @@ describe('receiver dead past the retry budget, then redelivered', () => {
     expect(firstId).toBe(`msg_${failed.id}_${Date.parse(failed.created_at).toString(36)}_b0_d1`);
     const idOf = (n: number) => firstId.replace(/_d1$/, `_d${n}`);
     receiver = await new ScriptedReceiver().start(port);
-    // Redelivery triggers the fix: it needs the ingest token like ingest does.
-    expect((await new DaemonClient(env.url).post(`/v1/remediations/${failed.id}/redeliver`, {})).status).toBe(401);
-    expect((await new DaemonClient(env.url, 'x'.repeat(32)).post(`/v1/remediations/${failed.id}/redeliver`, {})).status).toBe(401);
+    // Redelivery triggers the fix: an admin action, it needs the admin token (the producers' one is not enough).
+    expect((await new DaemonClient(env.url, {}).post(`/v1/remediations/${failed.id}/redeliver`, {})).status).toBe(401);
+    expect((await new DaemonClient(env.url, { admin: INGEST_TOKEN }).post(`/v1/remediations/${failed.id}/redeliver`, {})).status).toBe(401);
+    expect((await new DaemonClient(env.url, { ingest: INGEST_TOKEN, admin: 'x'.repeat(32) }).post(`/v1/remediations/${failed.id}/redeliver`, {})).status).toBe(401);
     const accepted = await daemon.post(`/v1/remediations/${failed.id}/redeliver`, {});
     expect(accepted).toEqual({ status: 202, body: { remediation: failed.id, delivery: 2, webhook_id: idOf(2) } });
     const fired = await daemon.waitForStatus(551, 'fired', 8000);
@@ -274,17 +277,17 @@ describe('a redelivery is carried by its job alone', () => {
       env: { REDIS_KEY_PREFIX: first.prefix, RESOLUTION_WEBHOOK_URL: `${receiver.url}/resolution` },
     });
     const app = second.app;
-    const accepted = await app.http.inject({ method: 'POST', url: `/v1/remediations/${failed.id}/redeliver`, payload: {} });
+    const accepted = await app.http.inject({ method: 'POST', url: `/v1/remediations/${failed.id}/redeliver`, payload: {}, headers: ADMIN });
     expect(accepted.statusCode).toBe(202);
     const idOf2 = (failed.delivery?.webhook_id ?? '').replace(/_d1$/, '_d2');
     expect(accepted.json()).toEqual({ remediation: failed.id, delivery: 2, webhook_id: idOf2 });
     // A repeated request before the job has run is the same redelivery.
-    expect((await app.http.inject({ method: 'POST', url: `/v1/remediations/${failed.id}/redeliver`, payload: {} })).json()).toEqual(accepted.json());
+    expect((await app.http.inject({ method: 'POST', url: `/v1/remediations/${failed.id}/redeliver`, payload: {}, headers: ADMIN })).json()).toEqual(accepted.json());
 
     // Had the daemon died here, the job is all there is, and all that is needed.
-    const unchanged = await app.store.get(failed.id);
+    const unchanged = await second.probe.store.get(failed.id);
     expect(unchanged).toMatchObject({ status: 'delivery_failed', delivery: { number: 1, webhookId: failed.delivery?.webhook_id } });
-    const jobs = await app.scheduler.fires.getJobs(['waiting', 'delayed', 'active', 'completed']);
+    const jobs = await second.probe.queues.fires.getJobs(['waiting', 'delayed', 'active', 'completed']);
     expect(jobs.filter((j) => j.name === 'deliver').map((j) => j.id)).toEqual([`deliver-${failed.id}-2`]);
 
     await app.start();

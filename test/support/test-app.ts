@@ -7,8 +7,19 @@ import { systemClock, type Clock } from '../../src/lib/clock';
 import { createLogger, type Logger } from '../../src/lib/logger';
 import { freePort } from './free-port';
 import { CalendarEmulator, createServiceAccountKey, type ServiceAccountKey } from '../../src/sandbox/calendar-emulator';
+import { Redis } from 'ioredis';
+import { BullmqScheduler } from '../../src/jobs/bullmq-scheduler';
+import { RemediationStore } from '../../src/store/remediation-store';
+import { DaemonClient, TEST_TOKENS } from './daemon-client';
 import { HttpRecorder } from './http-recorder';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from './redis';
+
+/** A test's own view of the daemon's Redis state and queues (same prefix), for what the HTTP API does not show. */
+export interface Probe {
+  redis: Redis;
+  store: RemediationStore;
+  queues: BullmqScheduler;
+}
 
 export interface TestEnv {
   app: App;
@@ -19,6 +30,9 @@ export interface TestEnv {
   /** The key prefix the daemon uses: a fresh one, or the caller's REDIS_KEY_PREFIX from `opts.env`. */
   prefix: string;
   clock: Clock;
+  /** Talks to the daemon over HTTP with the test tokens. */
+  client: DaemonClient;
+  probe: Probe;
   stop(): Promise<void>;
 }
 
@@ -67,6 +81,8 @@ export async function startTestEnv(opts: TestEnvOptions): Promise<TestEnv> {
     GOOGLE_TOKEN_URL: emulator.tokenUrl,
     RESOLUTION_WEBHOOK_URL: `${webhook.url}/resolution`,
     ORG_NAME: 'Acme Corp',
+    INGEST_TOKEN: TEST_TOKENS.ingest,
+    ADMIN_TOKEN: TEST_TOKENS.admin,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...opts.env,
   });
@@ -80,7 +96,15 @@ export async function startTestEnv(opts: TestEnvOptions): Promise<TestEnv> {
     googleTimeoutMs: opts.googleTimeoutMs,
   });
   const url = opts.start === false ? config.http.publicUrl : await app.start();
+  const probeRedis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 });
+  const probe: Probe = {
+    redis: probeRedis,
+    store: new RemediationStore(probeRedis, config.redis.keyPrefix),
+    queues: new BullmqScheduler(probeRedis, config.redis.keyPrefix, clock),
+  };
   return {
+    client: new DaemonClient(url),
+    probe,
     app,
     url,
     emulator,
@@ -93,6 +117,8 @@ export async function startTestEnv(opts: TestEnvOptions): Promise<TestEnv> {
         // Calendar first: its pushes (retried on the daemon's 503-while-closing) would hold the HTTP server open.
         if (ownEmulator) await emulator.close();
         await app.stop();
+        await probe.queues.close();
+        probeRedis.disconnect();
         await webhook.close();
         // Only the prefix this env generated is its own to delete. A caller that passed REDIS_KEY_PREFIX shares
         // another env's prefix (e.g. a second daemon on the same data), and that env deletes it when it stops.

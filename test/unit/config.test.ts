@@ -1,6 +1,9 @@
 import { ConfigError, loadConfig, pushPossible } from '../../src/config';
 import { defaultSchedulingRules } from '../../config/scheduling';
 
+/** A real deployment (Google credentials) needs both tokens. */
+const TOKENS = { INGEST_TOKEN: 'i'.repeat(16), ADMIN_TOKEN: 'a'.repeat(16) };
+
 describe('loadConfig', () => {
   it('applies the documented defaults on an empty environment (sandbox mode)', () => {
     const c = loadConfig({});
@@ -15,12 +18,40 @@ describe('loadConfig', () => {
     expect(c.googleRequests).toEqual({ maxPerMinute: 9000, timeoutSeconds: 30 });
   });
 
+  it('requires both tokens with Google credentials, naming the missing one; the sandbox leaves them optional', () => {
+    const live = { GOOGLE_CREDENTIALS_FILE: '/k.json' };
+    expect(() => loadConfig(live)).toThrow(/^invalid configuration: INGEST_TOKEN is required with GOOGLE_CREDENTIALS_FILE/);
+    expect(() => loadConfig({ ...live, INGEST_TOKEN: TOKENS.INGEST_TOKEN })).toThrow(/^invalid configuration: ADMIN_TOKEN is required/);
+    expect(loadConfig({ ...live, ...TOKENS })).toMatchObject({ ingestToken: TOKENS.INGEST_TOKEN, adminToken: TOKENS.ADMIN_TOKEN });
+    expect(loadConfig({})).toMatchObject({ ingestToken: undefined, adminToken: undefined });
+    expect(() => loadConfig({ ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN must be at least 16 characters/);
+  });
+
+  it('reads the lifecycle settings: webhook URL, event filter, notice lead time, feed bound', () => {
+    const c = loadConfig({});
+    expect(c.lifecycleWebhook).toEqual({ url: undefined, types: null });
+    expect(c.notifyBeforeMinutes).toBe(15);
+    expect(c.eventFeedMaxLength).toBe(100_000);
+    const set = loadConfig({
+      LIFECYCLE_WEBHOOK_URL: 'https://hooks.example.com/x',
+      LIFECYCLE_WEBHOOK_EVENTS: 'window.booked, window.upcoming',
+      NOTIFY_BEFORE_MINUTES: '0',
+      EVENT_FEED_MAX_LENGTH: '5000',
+    });
+    expect(set.lifecycleWebhook.url).toBe('https://hooks.example.com/x');
+    expect([...(set.lifecycleWebhook.types ?? [])]).toEqual(['window.booked', 'window.upcoming']);
+    expect(set.notifyBeforeMinutes).toBe(0);
+    expect(set.eventFeedMaxLength).toBe(5000);
+    expect(() => loadConfig({ LIFECYCLE_WEBHOOK_EVENTS: 'window.booked,window.exploded' })).toThrow(/LIFECYCLE_WEBHOOK_EVENTS names unknown event types window.exploded/);
+    expect(() => loadConfig({ NOTIFY_BEFORE_MINUTES: '-1' })).toThrow(/NOTIFY_BEFORE_MINUTES must be 0 or more/);
+  });
+
   it('derives PUBLIC_URL from PORT and reads live Google settings', () => {
-    const c = loadConfig({ PORT: '9000', GOOGLE_CREDENTIALS_FILE: '/k.json', GOOGLE_API_URL: 'http://127.0.0.1:1234', REDIS_URL: 'redis://localhost:6380/3' });
+    const c = loadConfig({ ...TOKENS, PORT: '9000', GOOGLE_CREDENTIALS_FILE: '/k.json', GOOGLE_API_URL: 'http://127.0.0.1:1234', REDIS_URL: 'redis://localhost:6380/3' });
     expect(c.http.publicUrl).toBe('http://localhost:9000');
     expect(c.google).toEqual({ mode: 'live', credentialsFile: '/k.json', apiUrl: 'http://127.0.0.1:1234/', tokenUrl: 'https://oauth2.googleapis.com/token' });
     expect(c.redis).toEqual({ url: 'redis://localhost:6380/3', urlFromEnv: true, keyPrefix: '{mw}' });
-    expect(loadConfig({ GOOGLE_CREDENTIALS_FILE: '/k.json', REDIS_KEY_PREFIX: '{acme}' }).redis.keyPrefix).toBe('{acme}');
+    expect(loadConfig({ ...TOKENS, GOOGLE_CREDENTIALS_FILE: '/k.json', REDIS_KEY_PREFIX: '{acme}' }).redis.keyPrefix).toBe('{acme}');
     expect(loadConfig({ REDIS_KEY_PREFIX: '{demo}' }).redis.keyPrefix).toBe('{demo}');
   });
 
@@ -140,7 +171,7 @@ describe('loadConfig', () => {
   });
 
   it('turns push channels off only for the real Google API with a plain-HTTP PUBLIC_URL', () => {
-    const live = { GOOGLE_CREDENTIALS_FILE: '/k.json' };
+    const live = { ...TOKENS, GOOGLE_CREDENTIALS_FILE: '/k.json' };
     expect(pushPossible(loadConfig(live))).toBe(false); // http://localhost:8080
     expect(pushPossible(loadConfig({ ...live, PUBLIC_URL: 'https://mw.acme.com' }))).toBe(true);
     expect(pushPossible(loadConfig({ ...live, GOOGLE_API_URL: 'http://127.0.0.1:9999/' }))).toBe(true);

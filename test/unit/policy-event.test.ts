@@ -64,6 +64,8 @@ describe("Fleet's failing-policies webhook", () => {
       host: { id: 11058, display_name: "Victor's Virtual Machine", hostname: 'victor-vm' },
       policy: { id: 479, name: 'macOS - OS version up to date', description: 'Old', resolution: 'Update' },
       occurred_at: body.timestamp,
+      // What the event causes is attributed to Fleet (the actor of its lifecycle events).
+      source: 'fleet',
     });
     expect(events[1].host.display_name).toBe('other');
   });

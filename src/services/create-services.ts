@@ -1,0 +1,54 @@
+import type { ResolutionSender } from '../webhook/resolution-webhook';
+import { AdminService } from './admin-service';
+import { BookingService } from './booking-service';
+import { CalendarWatchService } from './calendar-watch-service';
+import type { DeliverySettings } from './delivery-service';
+import { FireService } from './fire-service';
+import { LifecycleWebhookService, type FeedCursorStore, type LifecycleJobs, type LifecycleWebhookSettings } from './lifecycle-webhook-service';
+import type { ServiceDeps, WatchRepository } from './ports';
+import { RemediationService } from './remediation-service';
+import { RescheduleService } from './reschedule-service';
+import { StartupRecovery } from './startup-recovery';
+import { TransitionRunner } from './transition-runner';
+import { WindowNoticeService } from './window-notice-service';
+
+/** What the services need beyond the common ports. */
+export interface ServiceExtras {
+  watchStore: WatchRepository;
+  feedCursor: FeedCursorStore;
+  lifecycleJobs: LifecycleJobs;
+  /** Sends lifecycle webhooks (null: LIFECYCLE_WEBHOOK_URL unset). */
+  lifecycleSender: ResolutionSender | null;
+  lifecycle: LifecycleWebhookSettings;
+  delivery?: DeliverySettings;
+}
+
+export interface Services {
+  remediations: RemediationService;
+  bookings: BookingService;
+  fires: FireService;
+  watch: CalendarWatchService;
+  notices: WindowNoticeService;
+  lifecycle: LifecycleWebhookService;
+  admin: AdminService;
+  recovery: StartupRecovery;
+}
+
+/** Builds every service on the same ports: the one place they are wired to each other. */
+export function createServices(deps: ServiceDeps, extras: ServiceExtras): Services {
+  const runner = new TransitionRunner(deps);
+  const remediations = new RemediationService(deps, runner);
+  const reschedule = new RescheduleService(deps, runner);
+  const fires = new FireService(deps, runner, reschedule, extras.delivery);
+  const lifecycle = new LifecycleWebhookService(deps, extras.feedCursor, extras.lifecycleJobs, extras.lifecycleSender, extras.lifecycle);
+  return {
+    remediations,
+    bookings: new BookingService(deps, runner),
+    fires,
+    watch: new CalendarWatchService(deps, extras.watchStore, reschedule),
+    notices: new WindowNoticeService(deps, runner),
+    lifecycle,
+    admin: new AdminService(deps, runner, remediations, fires),
+    recovery: new StartupRecovery(deps, lifecycle),
+  };
+}

@@ -1,0 +1,126 @@
+import { decide, type Happening, type Transition } from '../domain/remediation-lifecycle';
+import type { LifecycleEvent } from '../domain/lifecycle-event';
+import type { Remediation, RemediationStatus } from '../domain/remediation';
+import type { StateWrite } from './ports';
+import { lockNameFor, type ServiceDeps } from './ports';
+
+/** What applying a happening came to. */
+export type Applied =
+  | {
+      kind: 'applied';
+      before: Remediation | null;
+      after: Remediation;
+      events: LifecycleEvent[];
+      /** The owner's next host, handed over in the same transaction (hand-over rule). */
+      handedOver: Remediation | null;
+    }
+  | { kind: 'unchanged'; current: Remediation }
+  /** The lifecycle refused it in the remediation's current state. */
+  | { kind: 'refused'; current: Remediation; status: RemediationStatus | null; reason: string }
+  /** The caller's view was stale (the happening factory said so), or no such remediation. */
+  | { kind: 'skipped'; current: Remediation | null };
+
+export interface ApplyOptions {
+  /**
+   * Runs after the decision and before it is stored, under the lock: jobs that must exist before the state that
+   * needs them (a fire job before the booking, an event withdrawal before the change that gives the event up).
+   */
+  before?: (t: Transition, current: Remediation | null) => Promise<void>;
+}
+
+/** The happening for the current state, or null when the caller's view is stale (nothing to do). */
+export type HappeningFor = Happening | ((current: Remediation) => Happening | null);
+
+/**
+ * Applies the lifecycle's decisions: reads the remediation under its owner's lock, asks `decide`, stores the new
+ * state with its events (and the owner's hand-over) in one transaction. Services never assign a status; they say
+ * what happened here.
+ */
+export class TransitionRunner {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  /** Applies a happening to remediation `id` under its owner's lock. */
+  async apply(id: string, happening: HappeningFor, opts: ApplyOptions = {}): Promise<Applied> {
+    const { store } = this.deps;
+    const seen = await store.get(id);
+    if (!seen) return { kind: 'skipped', current: null };
+    return store.withOwnerLock(lockNameFor(seen), async () => {
+      const current = await store.get(id);
+      if (!current) return { kind: 'skipped', current: null } as const;
+      // The owner changed between the read and the lock (assigned meanwhile): the right lock is another one.
+      if (lockNameFor(current) !== lockNameFor(seen)) return this.apply(id, happening, opts);
+      return this.applyLocked(current, happening, opts);
+    });
+  }
+
+  /** Applies a happening to `current` (null: a new remediation); the caller holds the lock that guards it. */
+  async applyLocked(current: Remediation | null, happening: HappeningFor, opts: ApplyOptions = {}): Promise<Applied> {
+    const { store, clock } = this.deps;
+    const h = typeof happening === 'function' ? (current ? happening(current) : null) : happening;
+    if (!h) return { kind: 'skipped', current };
+    const now = clock.now();
+    const holdsHostPointer = current ? (await store.openIdForHost(current.host.id)) === current.id : true;
+    const decision = decide(current, h, { now, holdsHostPointer });
+    if (!decision.ok) {
+      if (!current) return { kind: 'skipped', current: null };
+      return { kind: 'refused', current, status: decision.status, reason: decision.reason };
+    }
+    if (decision.unchanged) return { kind: 'unchanged', current: decision.remediation };
+    if (opts.before) await opts.before(decision, current);
+    const writes: StateWrite[] = [{ remediation: decision.remediation, index: { ...decision.index }, events: decision.events }];
+    let handedOver: Remediation | null = null;
+    const email = decision.remediation.email;
+    if (email && decision.index.activeForOwner === false) {
+      // Only the owner's actual active remediation frees them (a stale pointer is not ours to clear).
+      if ((await store.activeForOwner(email)) !== decision.remediation.id) delete writes[0].index!.activeForOwner;
+      else if (decision.releasesOwner) {
+        const next = await this.nextWaiting(email, now);
+        if (next) {
+          writes.push(next.write);
+          handedOver = next.write.remediation;
+        }
+      }
+    }
+    const events = await store.commit(writes, now);
+    await this.afterCommit(events, handedOver);
+    return { kind: 'applied', before: current, after: decision.remediation, events, handedOver };
+  }
+
+  /** Hand-over: the owner's next queued remediation (lowest host id) made pending; stale queue entries dropped. */
+  private async nextWaiting(email: string, now: number): Promise<{ write: StateWrite } | null> {
+    const { store } = this.deps;
+    for (;;) {
+      const nextId = await store.firstWaiting(email);
+      if (!nextId) return null;
+      const next = await store.get(nextId);
+      const decision = next && next.email === email ? decide(next, { type: 'owner_freed' }, { now }) : null;
+      if (!decision || !decision.ok || decision.unchanged) {
+        await store.removeWaiting(email, nextId);
+        continue;
+      }
+      return { write: { remediation: decision.remediation, index: decision.index, events: decision.events } };
+    }
+  }
+
+  private async afterCommit(events: LifecycleEvent[], handedOver: Remediation | null): Promise<void> {
+    const { scheduler, logger } = this.deps;
+    for (const e of events) {
+      logger.info(
+        { remediation: e.remediation_id, host: e.host_id, owner: e.email, actor: e.actor, event: e.type, ...eventLogFields(e) },
+        `lifecycle: ${e.type}`,
+      );
+    }
+    if (events.length > 0) await scheduler.requestLifecycleDispatch();
+    if (handedOver) {
+      logger.info({ remediation: handedOver.id, host: handedOver.host.id, owner: handedOver.email }, 'owner free: next host handed over for booking');
+      await scheduler.requestBooking();
+    }
+  }
+}
+
+/** A few telling fields of an event for its log line (never the whole data: it may hold texts). */
+function eventLogFields(e: LifecycleEvent): Record<string, unknown> {
+  const d = e.data;
+  const pick = ['status', 'previous_status', 'start', 'previous_start', 'reason', 'webhook_id', 'http_status', 'booking_number'];
+  return Object.fromEntries(pick.filter((k) => d[k] !== undefined).map((k) => [k, d[k]]));
+}
