@@ -50,6 +50,8 @@ export interface TestEnvOptions {
   start?: boolean;
   /** Per-request Google timeout in ms (default 30 s, as in production). */
   googleTimeoutMs?: number;
+  /** Lifecycle webhooks to the recording receiver (path /lifecycle). */
+  lifecycleWebhooks?: boolean;
 }
 
 /**
@@ -80,6 +82,7 @@ export async function startTestEnv(opts: TestEnvOptions): Promise<TestEnv> {
     GOOGLE_API_URL: emulator.baseUrl,
     GOOGLE_TOKEN_URL: emulator.tokenUrl,
     RESOLUTION_WEBHOOK_URL: `${webhook.url}/resolution`,
+    ...(opts.lifecycleWebhooks ? { LIFECYCLE_WEBHOOK_URL: `${webhook.url}/lifecycle` } : {}),
     ORG_NAME: 'Acme Corp',
     INGEST_TOKEN: TEST_TOKENS.ingest,
     ADMIN_TOKEN: TEST_TOKENS.admin,
