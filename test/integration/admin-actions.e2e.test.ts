@@ -117,6 +117,34 @@ describe('admin actions and the maintenance-state API', () => {
     expect(Date.parse((resolutionHooks(822)[0].body as { timestamp: string }).timestamp)).toBeGreaterThanOrEqual(Date.parse(soon));
   });
 
+  it('lists remediations a page at a time, newest first, filtered by team, policy and window start', async () => {
+    const owners = ['page1@acme.com', 'page2@acme.com', 'page3@acme.com', 'page4@acme.com', 'page5@acme.com'];
+    for (const [i, owner] of owners.entries()) {
+      t.env.emulator.addUser(owner, { timeZone: 'UTC' });
+      await t.daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 840 + i, emails: [owner], team_id: i % 2 === 0 ? 40 : 41 }, { id: 70 + (i % 2) }));
+      await t.daemon.waitForStatus(840 + i, 'booked');
+    }
+    const pages: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { status: number; body: { remediations: Array<{ id: string; host_id: number }>; next: string | null } } = await t.daemon.get(
+        `/v1/remediations?team_id=40&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(res.status).toBe(200);
+      pages.push(res.body.remediations.map((r) => r.id));
+      cursor = res.body.next;
+    } while (cursor);
+    // Hosts 840, 842, 844 are in team 40: newest first, two per page, nothing repeated or missed.
+    expect(pages.flat()).toEqual(['h844-1', 'h842-1', 'h840-1']);
+    expect(pages.map((p) => p.length)).toEqual([2, 1]);
+    const byPolicy = await t.daemon.get('/v1/remediations?policy_id=71&limit=10');
+    expect(byPolicy.body.remediations.map((r: { host_id: number }) => r.host_id)).toEqual([843, 841]);
+    const inRange = await t.daemon.get('/v1/remediations?from=2026-11-24T09:00:00Z&to=2026-11-24T09:01:00Z&team_id=41');
+    expect(inRange.body.remediations.map((r: { host_id: number }) => r.host_id)).toEqual([843, 841]);
+    const none = await t.daemon.get('/v1/remediations?from=2026-11-25T00:00:00Z&team_id=41');
+    expect(none.body).toEqual({ remediations: [], next: null });
+  });
+
   it('maintenance state: before, during and after the window', async () => {
     const owner = 'state@acme.com';
     t.env.emulator.addUser(owner, { timeZone: 'UTC' });

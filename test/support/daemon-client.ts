@@ -8,7 +8,7 @@ let occurred = Date.parse('2026-11-20T00:00:00Z');
 /** A policy event as Fleet-like producers post it; every call gets a distinct occurred_at. */
 export function policyEvent(
   type: 'policy_failing' | 'policy_passing',
-  host: { id: number; emails?: string[]; display_name?: string; serial_number?: string },
+  host: { id: number; emails?: string[]; display_name?: string; serial_number?: string; team_id?: number | null },
   policy: { id: number; name?: string; description?: string; resolution?: string } = { id: 7 },
 ) {
   occurred += 1000;
