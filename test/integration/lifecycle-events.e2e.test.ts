@@ -105,6 +105,29 @@ describe('lifecycle events: history, feed and lifecycle webhooks', () => {
     expect(cancelled.status).toBe(200);
   });
 
+  it('retries a lifecycle webhook the receiver refused, under the same webhook-id', async () => {
+    const owner = 'retry@acme.com';
+    t.env.emulator.addUser(owner, { timeZone: 'UTC' });
+    clock.set(MONDAY_NOON);
+    t.env.webhook.status = 503;
+    try {
+      await t.daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 705, emails: [owner] }));
+      const booked = await t.daemon.waitForStatus(705, 'booked');
+      const { history } = await t.daemon.remediation(booked.id);
+      const created = history[0];
+      // Refused twice under one id: it is the same message, retried.
+      await waitFor(() => lifecycleHooks().filter((r) => r.headers['webhook-id'] === created.id).length >= 2, { what: 'a retry', timeoutMs: 15_000 });
+    } finally {
+      t.env.webhook.status = 200;
+    }
+    const okSince = Date.now();
+    const { history } = await t.daemon.remediation((await t.daemon.remediations({ host_id: 705 }))[0].id);
+    await waitFor(() => history.every((e) => lifecycleHooks().some((r) => r.headers['webhook-id'] === e.id && r.at >= okSince)), {
+      what: 'every event delivered once the receiver answers',
+      timeoutMs: 20_000,
+    });
+  });
+
   it('pages the feed with its cursor without gaps or repeats while events keep arriving', async () => {
     const owner = 'feed@acme.com';
     t.env.emulator.addUser(owner, { timeZone: 'UTC' });
