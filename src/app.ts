@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './lib/logger';
 import { describeProxy, fetchThrough, proxyDispatcher } from './lib/outbound-proxy';
 import { ensureLocalRedis } from './lib/redis-bootstrap';
 import { clearSandboxState, registerSandboxRoutes, SINK_PATH, startSandbox, type Sandbox } from './sandbox/sandbox';
+import { Metrics } from './observability/metrics';
 import { createServices, type Services } from './services/create-services';
 import type { ServiceDeps } from './services/ports';
 import { RedisFeedCursor } from './store/feed-cursor';
@@ -121,7 +122,17 @@ export class App {
       const sinkIsLocal = sandbox !== null && config.resolutionWebhookUrl === undefined;
 
       const googleTimeoutMs = opts.googleTimeoutMs ?? config.googleRequests.timeoutSeconds * 1000;
-      const limiter = new RedisRequestLimiter({ redis, keyPrefix: config.redis.keyPrefix, limit: config.googleRequests.maxPerMinute });
+      const metrics = new Metrics({
+        remediationsByStatus: () => store.statusCounts(),
+        queueDepths: () => scheduler.depths(),
+        redisUp: () => redis.ping().then((p) => p === 'PONG', () => false),
+      });
+      const limiter = new RedisRequestLimiter({
+        redis,
+        keyPrefix: config.redis.keyPrefix,
+        limit: config.googleRequests.maxPerMinute,
+        onWait: () => metrics.quotaWait(),
+      });
       const calendar = new GoogleCalendarGateway({
         auth: new OwnerAuthProvider({
           clientEmail: credentials.client_email,
@@ -135,6 +146,7 @@ export class App {
         retry: opts.googleRetry,
         timeoutMs: googleTimeoutMs,
         logger: logger.child({ component: 'google' }),
+        onCall: (method, status) => metrics.googleCall(method, status),
       });
 
       const scheduler = new BullmqScheduler(queueConnection, config.redis.keyPrefix, clock, logger);
@@ -147,6 +159,7 @@ export class App {
           dispatcher: sinkIsLocal && url === webhookUrl ? undefined : proxy,
         });
       const deps: ServiceDeps = {
+        telemetry: metrics,
         store,
         calendar,
         hosts: config.fleet ? new FleetClient(config.fleet.url, config.fleet.apiToken, { dispatcher: proxy }) : undefined,
@@ -177,7 +190,7 @@ export class App {
       const workers = new Workers(workerConnection, config.redis.keyPrefix, services, logger);
       closers.push(['workers', () => workers.close()]);
 
-      const http = buildHttpServer({
+      const http = await buildHttpServer({
         logger,
         store,
         clock,
@@ -186,6 +199,8 @@ export class App {
         redeliver: (id) => services.fires.redeliver(id),
         admin: services.admin,
         notify: (n) => services.watch.acceptNotification(n),
+        metrics: () => metrics.text(),
+        queues: scheduler.allQueues,
         ready: async () => {
           const redisOk = await Promise.race([
             redis.ping().then((p) => p === 'PONG', () => false),

@@ -29,6 +29,8 @@ export interface GoogleCalendarGatewayOptions {
   logger?: Logger;
   /** Per-request timeout in ms. Default 30,000. */
   timeoutMs?: number;
+  /** Told of every request's outcome (metrics): method and HTTP status, 0 when none came. */
+  onCall?: (method: string, status: number) => void;
 }
 
 /** Google's limit on calendars per freeBusy request. */
@@ -62,8 +64,10 @@ export class GoogleCalendarGateway implements CalendarGateway {
   private readonly auth: OwnerAuthProvider;
   private readonly logger?: Logger;
   private readonly timeoutMs: number;
+  private readonly onCall: (method: string, status: number) => void;
 
   constructor(options: GoogleCalendarGatewayOptions) {
+    this.onCall = options.onCall ?? (() => undefined);
     this.api = calendar({ version: 'v3', rootUrl: options.rootUrl });
     this.retry = new RetryPolicy(options.retry);
     this.once = new RetryPolicy({ ...options.retry, maxAttempts: 1 });
@@ -227,8 +231,14 @@ export class GoogleCalendarGateway implements CalendarGateway {
       return await policy.run(
         async () => {
           const auth = await this.auth.authorizedClient(owner);
-          const response = await request({ auth, quotaUser: quotaUserFor(owner) }, options);
-          return response.data;
+          try {
+            const response = await request({ auth, quotaUser: quotaUserFor(owner) }, options);
+            this.onCall(operation, (response as { status?: number }).status ?? 200);
+            return response.data;
+          } catch (err) {
+            this.onCall(operation, describeGoogleError(err).status ?? 0);
+            throw err;
+          }
         },
         {
           refreshAuth: () => this.auth.invalidate(owner),

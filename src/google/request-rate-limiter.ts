@@ -43,6 +43,8 @@ export interface RedisRequestLimiterOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Returns [0, 1). Default Math.random. */
   random?: () => number;
+  /** Told when a request has to wait for a slot (metrics). */
+  onWait?: () => void;
 }
 
 /**
@@ -108,6 +110,7 @@ export class RedisRequestLimiter implements RequestLimiter {
       const waitMs = Number(await this.options.redis.eval(ACQUIRE, 1, this.key, this.limit, this.holdMs, member));
       if (waitMs === 0) return;
       const waited = Date.now() - started;
+      if (waited === 0 || waited < 1) this.options.onWait?.();
       if (waited >= this.maxWaitMs) throw new RequestBudgetTimeoutError(waited, this.limit, this.windowMs);
       const pause = Math.min(waitMs + Math.floor(this.random() * this.jitterMs), this.maxWaitMs - waited);
       await this.sleep(Math.max(1, pause));

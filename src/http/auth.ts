@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sameSecret } from '../lib/secrets';
 import { unauthorized } from './errors';
 
@@ -18,14 +18,34 @@ export interface Tokens {
   admin?: string;
 }
 
-/** The one auth hook: a route says which token it needs (`config.auth`); the bearer is compared in constant time. */
+/**
+ * The one auth hook: a route says which token it needs (`config.auth`); the token is compared in constant time.
+ * `Authorization: Bearer <token>`; admin routes also take HTTP Basic with the token as the password, so a browser
+ * can open the status page and the queue dashboard (it asks for it: WWW-Authenticate).
+ */
 export function registerAuth(app: FastifyInstance, tokens: Tokens): void {
-  app.addHook('onRequest', async (req: FastifyRequest) => {
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const needs = req.routeOptions.config?.auth;
-    if (!needs) return;
-    const expected = tokens[needs];
-    if (!expected) return;
-    const match = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '');
-    if (!match || !sameSecret(match[1], expected)) throw unauthorized();
+    if (needs) checkToken(req, reply, needs, tokens);
   });
+}
+
+/** The same check for routes registered by plugins that cannot carry `config.auth` (the queue dashboard). */
+export function requireToken(needs: RouteAuth, tokens: Tokens) {
+  return async (req: FastifyRequest, reply: FastifyReply) => checkToken(req, reply, needs, tokens);
+}
+
+function checkToken(req: FastifyRequest, reply: FastifyReply, needs: RouteAuth, tokens: Tokens): void {
+  const expected = tokens[needs];
+  if (!expected) return;
+  const header = req.headers.authorization ?? '';
+  const bearer = /^Bearer (.+)$/i.exec(header);
+  if (bearer && sameSecret(bearer[1], expected)) return;
+  if (needs === 'admin') {
+    const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header);
+    const password = basic ? Buffer.from(basic[1], 'base64').toString('utf8').split(':').slice(1).join(':') : undefined;
+    if (password !== undefined && sameSecret(password, expected)) return;
+    reply.header('www-authenticate', 'Basic realm="maintenance-windows", charset="UTF-8"');
+  }
+  throw unauthorized();
 }

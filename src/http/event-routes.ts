@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { LIFECYCLE_EVENT_TYPES } from '../domain/lifecycle-event';
 import type { HttpDeps } from './http-deps';
+import { errors, jsonSchema, lifecycleEventSchema } from './openapi';
 import { limitParam, parseOr400, positiveIntParam, strictQuery } from './query-schema';
 
 const feedQuery = strictQuery({
@@ -17,7 +18,17 @@ const feedQuery = strictQuery({
  * cursor; `next` is the cursor to continue from (the same one when nothing new has come: poll with it).
  */
 export function eventRoutes(app: FastifyInstance, deps: HttpDeps): void {
-  app.get('/v1/events', { config: { auth: 'admin' } }, async (req) => {
+  const schema = {
+    tags: ['events'],
+    summary: 'The global feed of lifecycle events, in order, from a cursor',
+    security: [{ admin: [] }],
+    querystring: jsonSchema(feedQuery),
+    response: {
+      200: { type: 'object', properties: { events: { type: 'array', items: lifecycleEventSchema }, next: { type: 'string', nullable: true } } },
+      ...errors(400, 401),
+    },
+  };
+  app.get('/v1/events', { config: { auth: 'admin' }, schema }, async (req) => {
     const q = parseOr400(feedQuery, req.query, '(query)');
     const page = await deps.store.readFeed({ after: q.after, type: q.type, hostId: q.host_id, email: q.email, limit: q.limit ?? 100 });
     return { events: page.events, next: page.next ?? q.after ?? null };

@@ -2,13 +2,19 @@ import type { FastifyInstance } from 'fastify';
 import type { NotificationVerdict, PushNotification } from '../services/calendar-watch-service';
 import { unavailable } from './errors';
 import type { HttpDeps } from './http-deps';
+import { errors } from './openapi';
 
 /**
  * `POST /v1/google/notifications`: Google's push notifications (empty body, X-Goog-* headers). Answers 204 fast
  * whatever we make of it; only a failure on our side answers 503, so that Google retries.
  */
 export function googleRoutes(app: FastifyInstance, deps: HttpDeps): void {
-  app.post('/v1/google/notifications', async (req, reply) => {
+  const schema = {
+    tags: ['calendar'],
+    summary: 'Google Calendar push notifications (X-Goog-* headers, empty body)',
+    response: { 204: { description: 'Taken (whatever was made of it)', type: 'null' }, ...errors(503) },
+  };
+  app.post('/v1/google/notifications', { schema }, async (req, reply) => {
     const header = (name: string) => {
       const v = req.headers[name];
       return typeof v === 'string' ? v.slice(0, 512) : undefined;

@@ -3,8 +3,9 @@ import type { HttpDeps } from './http-deps';
 
 /** `GET /healthz` (the process is up) and `GET /readyz` (Redis answers and the workers run). */
 export function healthRoutes(app: FastifyInstance, deps: HttpDeps): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  const tags = ['operations'];
+  app.get('/healthz', { schema: { tags, summary: 'The process is up' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { tags, summary: 'Ready: Redis answers and the workers run (503 otherwise)' } }, async (_req, reply) => {
     const r = await deps.ready();
     return reply.status(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', checks: r.checks });
   });

@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import type { PolicyEvent } from '../ingest/policy-event';
 import type { Logger } from '../lib/logger';
 import type { AdminResult } from '../services/admin-service';
@@ -24,6 +25,10 @@ export interface HttpDeps {
   };
   /** A Google push notification (headers only): verified against our channels, then a sync is enqueued. */
   notify(n: PushNotification): Promise<NotificationVerdict>;
+  /** Prometheus text (unset: /metrics answers 404). */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** The BullMQ queues shown at /admin/queues (unset: no dashboard). */
+  queues?: Queue[];
   /** Redis reachable and workers running. */
   ready(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
 }

@@ -1,6 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { fleetWebhookToEvents, parseFleetFailingPolicies, parsePolicyEvents, type PolicyEvent } from '../ingest/policy-event';
+import { z } from 'zod';
+import { fleetFailingPoliciesSchema, fleetWebhookToEvents, parseFleetFailingPolicies, parsePolicyEvents, policyEventSchema, type PolicyEvent } from '../ingest/policy-event';
 import { invalidInput, unavailable } from './errors';
+import { errors, jsonSchema } from './openapi';
+
+const accepted = { description: 'Stored on the policy-events queue', type: 'object', properties: { accepted: { type: 'integer' } } };
 import type { HttpDeps } from './http-deps';
 
 /** `POST /v1/policy-events` and `POST /v1/fleet/failing-policies`: authenticate, validate, enqueue, 202. */
@@ -19,15 +23,41 @@ export function ingestRoutes(app: FastifyInstance, deps: HttpDeps): void {
     return { accepted: events.length };
   };
 
-  app.post('/v1/policy-events', { config: { auth: 'ingest' } }, async (req, reply) => {
-    const parsed = parsePolicyEvents(req.body);
-    if (!parsed.ok) throw invalidInput(parsed.field, parsed.message);
-    return reply.status(202).send(await accept(parsed.value, 'policy-events'));
-  });
+  app.post(
+    '/v1/policy-events',
+    {
+      config: { auth: 'ingest' },
+      schema: {
+        tags: ['ingest'],
+        summary: 'One policy event or an array of up to 1000',
+        security: [{ ingest: [] }],
+        body: jsonSchema(z.union([policyEventSchema, z.array(policyEventSchema).max(1000)])),
+        response: { 202: accepted, ...errors(400, 401, 413, 503) },
+      },
+    },
+    async (req, reply) => {
+      const parsed = parsePolicyEvents(req.body);
+      if (!parsed.ok) throw invalidInput(parsed.field, parsed.message);
+      return reply.status(202).send(await accept(parsed.value, 'policy-events'));
+    },
+  );
 
-  app.post('/v1/fleet/failing-policies', { config: { auth: 'ingest' } }, async (req, reply) => {
-    const parsed = parseFleetFailingPolicies(req.body);
-    if (!parsed.ok) throw invalidInput(parsed.field, parsed.message);
-    return reply.status(202).send(await accept(fleetWebhookToEvents(parsed.value), 'fleet'));
-  });
+  app.post(
+    '/v1/fleet/failing-policies',
+    {
+      config: { auth: 'ingest' },
+      schema: {
+        tags: ['ingest'],
+        summary: 'Fleet’s failing-policies webhook, exactly as Fleet sends it',
+        security: [{ ingest: [] }],
+        body: jsonSchema(fleetFailingPoliciesSchema),
+        response: { 202: accepted, ...errors(400, 401, 413, 503) },
+      },
+    },
+    async (req, reply) => {
+      const parsed = parseFleetFailingPolicies(req.body);
+      if (!parsed.ok) throw invalidInput(parsed.field, parsed.message);
+      return reply.status(202).send(await accept(fleetWebhookToEvents(parsed.value), 'fleet'));
+    },
+  );
 }

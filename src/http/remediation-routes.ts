@@ -5,6 +5,7 @@ import type { AdminResult } from '../services/admin-service';
 import { InvalidCursorError, decodeListCursor } from '../store/remediation-store';
 import { HttpError, invalidInput, invalidState, notFound, unavailable } from './errors';
 import type { HttpDeps } from './http-deps';
+import { errors, jsonSchema, lifecycleEventSchema, remediationSchema } from './openapi';
 import { isoInstantParam, limitParam, parseOr400, positiveIntParam, remediationIdParam, strictQuery } from './query-schema';
 
 const listQuery = strictQuery({
@@ -34,69 +35,128 @@ const rescheduleBody = z.strictObject(
  * (with its history), and the admin actions `redeliver`, `cancel`, `fire-now`, `reschedule`.
  */
 export function remediationRoutes(app: FastifyInstance, deps: HttpDeps): void {
-  const admin = { config: { auth: 'admin' as const } };
+  const config = { auth: 'admin' as const };
+  const tags = ['remediations'];
+  const security = [{ admin: [] }];
+  const idParams = jsonSchema(z.object({ id: remediationIdParam }));
+  const withCalendar = {
+    ...remediationSchema,
+    properties: { ...remediationSchema.properties, calendar_event: { type: 'string', enum: ['removed', 'ended', 'moved', 'none'] } },
+  };
+  const action = (summary: string, body?: z.ZodType) => ({
+    config,
+    schema: { tags, summary, security, params: idParams, ...(body ? { body: jsonSchema(body) } : {}), response: { 200: withCalendar, ...errors(400, 401, 404, 409, 503) } },
+  });
 
-  app.get('/v1/remediations', admin, async (req) => {
-    const q = parseOr400(listQuery, req.query, '(query)');
-    if (q.cursor) {
-      try {
-        decodeListCursor(q.cursor);
-      } catch (err) {
-        if (err instanceof InvalidCursorError) throw invalidInput('cursor', err.message);
-        throw err;
+  app.get(
+    '/v1/remediations',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Remediations, newest first, a page at a time',
+        security,
+        querystring: jsonSchema(listQuery),
+        response: {
+          200: { type: 'object', properties: { remediations: { type: 'array', items: remediationSchema }, next: { type: 'string', nullable: true } } },
+          ...errors(400, 401),
+        },
+      },
+    },
+    async (req) => {
+      const q = parseOr400(listQuery, req.query, '(query)');
+      if (q.cursor) {
+        try {
+          decodeListCursor(q.cursor);
+        } catch (err) {
+          if (err instanceof InvalidCursorError) throw invalidInput('cursor', err.message);
+          throw err;
+        }
       }
-    }
-    const from = q.from ? Date.parse(q.from) : undefined;
-    const to = q.to ? Date.parse(q.to) : undefined;
-    if (from !== undefined && to !== undefined && to <= from) throw invalidInput('to', 'must be after from');
-    const page = await deps.store.list({
-      hostId: q.host_id,
-      email: q.email,
-      status: q.status as Remediation['status'] | undefined,
-      teamId: q.team_id,
-      policyId: q.policy_id,
-      from,
-      to,
-      limit: q.limit ?? 100,
-      cursor: q.cursor,
-    });
-    return { remediations: page.remediations.map(toView), next: page.next };
-  });
+      const from = q.from ? Date.parse(q.from) : undefined;
+      const to = q.to ? Date.parse(q.to) : undefined;
+      if (from !== undefined && to !== undefined && to <= from) throw invalidInput('to', 'must be after from');
+      const page = await deps.store.list({
+        hostId: q.host_id,
+        email: q.email,
+        status: q.status as Remediation['status'] | undefined,
+        teamId: q.team_id,
+        policyId: q.policy_id,
+        from,
+        to,
+        limit: q.limit ?? 100,
+        cursor: q.cursor,
+      });
+      return { remediations: page.remediations.map(toView), next: page.next };
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/v1/remediations/:id', admin, async (req) => {
-    const id = parseOr400(remediationIdParam, req.params.id, 'id');
-    const r = await deps.store.get(id);
-    if (!r) throw notFound(`no remediation ${id}`);
-    return { ...toView(r), history: await deps.store.history(id) };
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/remediations/:id',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'A remediation with its history (events, oldest first)',
+        security,
+        params: idParams,
+        response: {
+          200: { ...remediationSchema, properties: { ...remediationSchema.properties, history: { type: 'array', items: lifecycleEventSchema } } },
+          ...errors(400, 401, 404),
+        },
+      },
+    },
+    async (req) => {
+      const id = parseOr400(remediationIdParam, req.params.id, 'id');
+      const r = await deps.store.get(id);
+      if (!r) throw notFound(`no remediation ${id}`);
+      return { ...toView(r), history: await deps.store.history(id) };
+    },
+  );
 
-  app.post<{ Params: { id: string } }>('/v1/remediations/:id/redeliver', admin, async (req, reply) => {
-    const id = parseOr400(remediationIdParam, req.params.id, 'id');
-    if (!deps.redeliver) throw unavailable('redelivery');
-    let result;
-    try {
-      result = await deps.redeliver(id);
-    } catch (err) {
-      deps.logger.error({ remediation: id, err: (err as Error).message }, 'could not enqueue the redelivery');
-      throw unavailable('the queue');
-    }
-    if (result.kind === 'not_found') throw notFound(`no remediation ${id}`);
-    if (result.kind === 'nothing_to_redeliver') throw new HttpError('NOTHING_TO_REDELIVER', result.reason);
-    return reply.status(202).send({ remediation: id, delivery: result.deliveryNumber, webhook_id: result.webhookId });
-  });
+  app.post<{ Params: { id: string } }>(
+    '/v1/remediations/:id/redeliver',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'The resolution webhook again: same body bytes, new webhook-id',
+        security,
+        params: idParams,
+        response: {
+          202: { type: 'object', properties: { remediation: { type: 'string' }, delivery: { type: 'integer' }, webhook_id: { type: 'string' } } },
+          ...errors(400, 401, 404, 409, 503),
+        },
+      },
+    },
+    async (req, reply) => {
+      const id = parseOr400(remediationIdParam, req.params.id, 'id');
+      if (!deps.redeliver) throw unavailable('redelivery');
+      let result;
+      try {
+        result = await deps.redeliver(id);
+      } catch (err) {
+        deps.logger.error({ remediation: id, err: (err as Error).message }, 'could not enqueue the redelivery');
+        throw unavailable('the queue');
+      }
+      if (result.kind === 'not_found') throw notFound(`no remediation ${id}`);
+      if (result.kind === 'nothing_to_redeliver') throw new HttpError('NOTHING_TO_REDELIVER', result.reason);
+      return reply.status(202).send({ remediation: id, delivery: result.deliveryNumber, webhook_id: result.webhookId });
+    },
+  );
 
-  app.post<{ Params: { id: string } }>('/v1/remediations/:id/cancel', admin, async (req) => {
+  app.post<{ Params: { id: string } }>('/v1/remediations/:id/cancel', action('Cancel: the future event is deleted, the owner’s next host booked', cancelBody), async (req) => {
     const id = parseOr400(remediationIdParam, req.params.id, 'id');
     const body = parseOr400(cancelBody, req.body ?? {}, '(body)');
     return adminAction(deps, id, 'cancel', (a) => a.cancel(id, body.reason ?? 'cancelled by an admin'));
   });
 
-  app.post<{ Params: { id: string } }>('/v1/remediations/:id/fire-now', admin, async (req) => {
+  app.post<{ Params: { id: string } }>('/v1/remediations/:id/fire-now', action('The resolution webhook now; the booked event is removed'), async (req) => {
     const id = parseOr400(remediationIdParam, req.params.id, 'id');
     return adminAction(deps, id, 'fire-now', (a) => a.fireNow(id));
   });
 
-  app.post<{ Params: { id: string } }>('/v1/remediations/:id/reschedule', admin, async (req) => {
+  app.post<{ Params: { id: string } }>('/v1/remediations/:id/reschedule', action('Move the window to a future start (the event is patched)', rescheduleBody), async (req) => {
     const id = parseOr400(remediationIdParam, req.params.id, 'id');
     const body = parseOr400(rescheduleBody, req.body ?? {}, '(body)');
     const start = Date.parse(body.start);

@@ -9,6 +9,9 @@ import { hostRoutes } from './host-routes';
 import { healthRoutes } from './health-routes';
 import type { HttpDeps } from './http-deps';
 import { ingestRoutes } from './ingest-routes';
+import { registerOpenApi } from './openapi';
+import { operationsRoutes } from './operations-routes';
+import { statusPageRoutes } from './status-page';
 import { remediationRoutes } from './remediation-routes';
 
 export type { HttpDeps } from './http-deps';
@@ -22,7 +25,7 @@ export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 /**
  * The HTTP layer: validates, authenticates and enqueues. It holds no business logic; the workers do the work.
  */
-export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Per-request logs stay quiet (warn); routes log what they accepted, services what happened to whom.
     loggerInstance: deps.logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
@@ -61,11 +64,15 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     reply.status(404).send(errorBody(404, 'NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]}`)),
   );
 
+  // Before any route: the OpenAPI document is collected from the routes as they are added.
+  await registerOpenApi(app);
   registerAuth(app, deps.tokens);
   ingestRoutes(app, deps);
   remediationRoutes(app, deps);
   eventRoutes(app, deps);
   hostRoutes(app, deps);
+  statusPageRoutes(app, deps);
+  await operationsRoutes(app, deps);
   googleRoutes(app, deps);
   healthRoutes(app, deps);
 

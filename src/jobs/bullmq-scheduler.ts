@@ -58,7 +58,7 @@ export class BullmqScheduler implements JobScheduler {
     this.calendarWatch = new Queue(QUEUE.calendarWatch, { connection, prefix });
     this.lifecycle = new Queue(QUEUE.lifecycle, { connection, prefix });
     // A queue without an 'error' listener would crash the process when Redis goes away; callers see failed adds.
-    for (const q of this.queues) {
+    for (const q of this.allQueues) {
       q.on('error', (err) => logger?.warn({ queue: q.name, err: err.message }, 'queue connection error'));
     }
   }
@@ -237,12 +237,19 @@ export class BullmqScheduler implements JobScheduler {
     );
   }
 
-  private get queues(): Queue[] {
+  /** Every queue of the daemon (the dashboard shows them). */
+  get allQueues(): Queue[] {
     return [this.policyEvents, this.bookings, this.fires, this.calendarSync, this.calendarWatch, this.lifecycle];
   }
 
+  /** Jobs per queue and state, for metrics. */
+  async depths(): Promise<Record<string, Record<string, number>>> {
+    const counts = await Promise.all(this.allQueues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children')));
+    return Object.fromEntries(this.allQueues.map((q, i) => [q.name, counts[i]]));
+  }
+
   async close(): Promise<void> {
-    await Promise.all(this.queues.map((q) => q.close()));
+    await Promise.all(this.allQueues.map((q) => q.close()));
   }
 }
 

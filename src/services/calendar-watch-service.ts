@@ -41,6 +41,7 @@ export class CalendarWatchService {
   /** A push notification: verified, then the owner's calendar is synced (a burst of them becomes one sync). */
   async acceptNotification(n: PushNotification): Promise<NotificationVerdict> {
     const verdict = await this.verifyNotification(n);
+    this.deps.telemetry?.notification(verdict.kind === 'sync' ? 'accepted' : verdict.reason);
     if (verdict.kind === 'sync') await this.deps.scheduler.requestSync(verdict.owner);
     return verdict;
   }

@@ -72,6 +72,7 @@ export class DeliveryService {
     const step = nextStep({ result, attempt: d.attempts, now: clock.now(), deadline: Date.parse(d.deadline), random: this.random, backoff: this.settings.backoff ?? DEFAULT_BACKOFF });
     const who = { remediation: r.id, host: r.host.id, owner: r.email, webhookId: d.webhookId, attempt: d.attempts };
     const status = result.kind === 'answered' ? result.status : undefined;
+    this.deps.telemetry?.deliveryAttempt('resolution', step.kind === 'delivered' ? 'delivered' : step.kind === 'give_up' ? 'failed' : 'retry');
     if (step.kind === 'delivered') {
       await this.runner.apply(ref.remediationId, { type: 'delivery_succeeded', number: ref.deliveryNumber, status });
       logger.info({ ...who, status }, 'resolution webhook delivered');

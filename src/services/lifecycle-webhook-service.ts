@@ -109,6 +109,7 @@ export class LifecycleWebhookService {
       backoff: DEFAULT_BACKOFF,
     });
     const who = { remediation: e.remediation_id, event: e.type, webhookId: e.id, attempt };
+    this.deps.telemetry?.deliveryAttempt('lifecycle', step.kind === 'delivered' ? 'delivered' : step.kind === 'give_up' ? 'failed' : 'retry');
     if (step.kind === 'delivered') {
       logger.debug(who, 'lifecycle webhook delivered');
       return { kind: 'delivered' };

@@ -43,6 +43,8 @@ export interface RemediationRepository {
   deferPendingBooking(id: string, at: number): Promise<void>;
   removePendingBooking(id: string): Promise<void>;
   countPendingBookings(): Promise<number>;
+  statusCounts(): Promise<Partial<Record<Remediation['status'], number>>>;
+  recountStatusesIfMissing(): Promise<boolean>;
   markLatestEvent(hostId: number, policyId: number, occurredAt: number, ttlSeconds: number): Promise<boolean>;
   cachedTimeZone(email: string): Promise<string | null>;
   cacheTimeZone(email: string, zone: string, ttlSeconds: number): Promise<void>;
@@ -126,6 +128,19 @@ export interface WatchSettings {
   push: boolean;
 }
 
+/**
+ * Where services report what they did, for metrics: the lifecycle events they stored, delivery attempts, push
+ * notifications. No identifiers: outcomes and reasons only.
+ */
+export interface Telemetry {
+  events(events: LifecycleEvent[]): void;
+  deliveryAttempt(webhook: 'resolution' | 'lifecycle', outcome: 'delivered' | 'retry' | 'failed'): void;
+  notification(verdict: string): void;
+}
+
+/** Telemetry that records nothing (tests, tools). */
+export const noTelemetry: Telemetry = { events: () => undefined, deliveryAttempt: () => undefined, notification: () => undefined };
+
 /** Everything a service may use: ports only, so tests swap real adapters for the emulator and a test clock. */
 export interface ServiceDeps {
   store: RemediationRepository;
@@ -136,6 +151,8 @@ export interface ServiceDeps {
   clock: Clock;
   logger: Logger;
   settings: ServiceSettings;
+  /** Metrics (default: none). */
+  telemetry?: Telemetry;
 }
 
 /** Name of the lock that guards a remediation's state: its owner's, or its host's while it has no owner. */

@@ -13,6 +13,7 @@ export class StartupRecovery {
 
   async recover(): Promise<{ pending: number; booked: number }> {
     const { store, scheduler, logger, settings } = this.deps;
+    if (await store.recountStatusesIfMissing()) logger.info('remediations counted by status (for metrics)');
     await scheduler.requestChannelMaintenance();
     const pending = await store.countPendingBookings();
     if (pending > 0) await scheduler.requestBooking();

@@ -67,7 +67,9 @@ export class TransitionRunner {
     }
     if (decision.unchanged) return { kind: 'unchanged', current: decision.remediation };
     if (opts.before) await opts.before(decision, current);
-    const writes: StateWrite[] = [{ remediation: decision.remediation, index: { ...decision.index }, events: decision.events }];
+    const writes: StateWrite[] = [
+      { remediation: decision.remediation, index: { ...decision.index }, events: decision.events, previousStatus: current?.status ?? null },
+    ];
     let handedOver: Remediation | null = null;
     const email = decision.remediation.email;
     if (email && decision.index.activeForOwner === false) {
@@ -98,7 +100,7 @@ export class TransitionRunner {
         await store.removeWaiting(email, nextId);
         continue;
       }
-      return { write: { remediation: decision.remediation, index: decision.index, events: decision.events } };
+      return { write: { remediation: decision.remediation, index: decision.index, events: decision.events, previousStatus: 'queued' } };
     }
   }
 
@@ -110,6 +112,7 @@ export class TransitionRunner {
         `lifecycle: ${e.type}`,
       );
     }
+    this.deps.telemetry?.events(events);
     if (events.length > 0) await scheduler.requestLifecycleDispatch();
     if (handedOver) {
       logger.info({ remediation: handedOver.id, host: handedOver.host.id, owner: handedOver.email }, 'owner free: next host handed over for booking');

@@ -32,6 +32,8 @@ export const DEFAULT_FEED_MAX_LENGTH = 100_000;
 /** One remediation's new state, its pointer changes and the events its transition produced. */
 export interface StateWrite {
   remediation: Remediation;
+  /** The status before this change (null: new): keeps the per-status counts true. */
+  previousStatus?: RemediationStatus | null;
   index?: IndexChanges;
   events?: EventDraft[];
 }
@@ -83,6 +85,7 @@ function toStoredEvent(r: Remediation, draft: EventDraft, occurredAt: number): L
  *   {mw}:booked                   zset of booked remediation ids, by window start (what the watcher watches)
  *   {mw}:firing                   zset of firing remediation ids, by fire time (what the stuck-delivery sweep checks)
  *   {mw}:rem:<id>:history         list of the remediation's events (JSON), oldest first
+ *   {mw}:status-counts            hash: remediations per status (for metrics)
  *   {mw}:events                   stream of every event (field "e": JSON), the global feed; trimmed to a length
  *   {mw}:host:<hostId>:policy:<policyId>:at   time of the last event applied for it (TTL; ordering)
  *   {mw}:tz:<email>               cached calendar time zone (TTL)
@@ -136,6 +139,10 @@ export class RemediationStore implements RemediationRepository {
     const stored: LifecycleEvent[] = [];
     for (const w of writes) {
       this.queueSave(m, w.remediation, w.index ?? {});
+      if (w.previousStatus !== undefined && w.previousStatus !== w.remediation.status) {
+        if (w.previousStatus) m.hincrby(this.key('status-counts'), w.previousStatus, -1);
+        m.hincrby(this.key('status-counts'), w.remediation.status, 1);
+      }
       for (const draft of w.events ?? []) {
         const event = toStoredEvent(w.remediation, draft, occurredAt);
         const json = JSON.stringify(event);
@@ -148,6 +155,31 @@ export class RemediationStore implements RemediationRepository {
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0];
     return stored;
+  }
+
+  /** How many remediations are in each status (kept by commit; rebuilt by recountStatuses). */
+  async statusCounts(): Promise<Partial<Record<RemediationStatus, number>>> {
+    const raw = await this.redis.hgetall(this.key('status-counts'));
+    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
+  }
+
+  /**
+   * Counts every remediation by status into {mw}:status-counts when that hash is missing (data written before the
+   * counts existed). Run at start; commits made during the count may be off by their own change.
+   */
+  async recountStatusesIfMissing(): Promise<boolean> {
+    if ((await this.redis.exists(this.key('status-counts'))) === 1) return false;
+    const counts = new Map<string, number>();
+    let cursor = 0;
+    for (;;) {
+      const ids = await this.redis.zrange(this.key('rems'), String(cursor), String(cursor + 499));
+      if (ids.length === 0) break;
+      for (const r of await this.getMany(ids)) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+      cursor += ids.length;
+    }
+    if (counts.size === 0) return false;
+    await this.redis.hset(this.key('status-counts'), Object.fromEntries(counts));
+    return true;
   }
 
   /** A remediation's events, oldest first. */

@@ -33,7 +33,7 @@ describe('HTTP ingest (Fastify inject, real BullMQ queue)', () => {
   beforeAll(async () => {
     redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
     scheduler = new BullmqScheduler(redis, prefix, systemClock);
-    app = buildHttpServer({
+    app = await buildHttpServer({
       logger: createLogger('silent'),
       store: new RemediationStore(redis, prefix),
       clock: systemClock,
@@ -152,7 +152,7 @@ describe('HTTP ingest when Redis is unreachable', () => {
     // A real Redis client whose server is gone: every write is refused at once.
     const dead = new Redis('redis://127.0.0.1:1', { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     dead.on('error', () => undefined);
-    const app = buildHttpServer({
+    const app = await buildHttpServer({
       logger: createLogger('silent'),
       store: new RemediationStore(dead, '{dead}'),
       clock: systemClock,
