@@ -92,7 +92,8 @@ function wait(ms: number, signals: AbortSignal[]): Promise<void> {
 }
 
 export function buildServer(s: EmulatorServices) {
-  const app = Fastify({ logger: false, forceCloseConnections: true, https: { key: s.tls.key, cert: s.tls.cert } });
+  // Exchange ids are ~150 characters: Fastify's default maxParamLength (100) would answer 414.
+  const app = Fastify({ logger: false, forceCloseConnections: true, routerOptions: { maxParamLength: 2048 }, https: { key: s.tls.key, cert: s.tls.cert } });
   const states = new WeakMap<FastifyRequest, RequestState>();
 
   app.removeAllContentTypeParsers();
