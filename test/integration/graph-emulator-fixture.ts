@@ -19,7 +19,7 @@ export interface Fixture {
   msalWithSecret(secret?: string): ConfidentialClientApplication;
   msalWithCertificate(kind: 'sha1' | 'sha256', cert?: SelfSignedCertificate): ConfidentialClientApplication;
   token(): Promise<string>;
-  graph(method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; token?: string | null }): Promise<GraphResponse>;
+  graph(method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; token?: string | null; signal?: AbortSignal }): Promise<GraphResponse>;
   close(): Promise<void>;
 }
 
@@ -64,6 +64,7 @@ export async function startFixture(opts: GraphEmulatorOptions = {}): Promise<Fix
         ...o.headers,
       },
       body: o.body === undefined ? undefined : JSON.stringify(o.body),
+      signal: o.signal,
     });
     const text = await res.text();
     return { status: res.status, headers: res.headers as unknown as Headers, body: text === '' ? undefined : JSON.parse(text) };

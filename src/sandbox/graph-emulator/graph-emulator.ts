@@ -1,5 +1,5 @@
 /** The emulator object: starts the HTTPS server and offers the test helpers (see index.ts for what it covers). */
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Agent } from 'undici';
 import { AppRegistrations, type AppOptions, type AppRegistration } from './app-registrations';
 import { CallLog } from './call-log';
@@ -37,6 +37,8 @@ export class GraphEmulator {
   private server?: ReturnType<typeof buildServer>;
   private url?: string;
   private agent?: Agent;
+  /** Open client connections, destroyed on close (Fastify's close hung in tests on a kept-alive TLS connection). */
+  private readonly sockets = new Set<Socket>();
 
   constructor(private readonly opts: GraphEmulatorOptions & { notificationCa?: string[] } = {}) {
     this.now = opts.now ?? Date.now;
@@ -78,6 +80,10 @@ export class GraphEmulator {
       baseUrl: () => this.baseUrl,
       shutdown: this.shutdown.signal,
       logger: this.opts.logger,
+    });
+    server.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
     });
     await server.listen({ port, host });
     this.server = server;
@@ -126,8 +132,10 @@ export class GraphEmulator {
     await this.delivery.close();
     const server = this.server;
     this.server = undefined;
-    await server?.close();
-    await this.agent?.close();
+    const closing = server?.close();
+    for (const socket of this.sockets) socket.destroy();
+    await closing;
+    await this.agent?.destroy();
     this.agent = undefined;
   }
 
