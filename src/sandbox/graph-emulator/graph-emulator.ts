@@ -40,7 +40,7 @@ export class GraphEmulator {
   /** Open client connections, destroyed on close (Fastify's close hung in tests on a kept-alive TLS connection). */
   private readonly sockets = new Set<Socket>();
 
-  constructor(private readonly opts: GraphEmulatorOptions & { notificationCa?: string[] } = {}) {
+  constructor(private readonly opts: GraphEmulatorOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.tenantId = (opts.tenantId ?? DEFAULT_TENANT_ID).toLowerCase();
     this.tenantDomain = opts.tenantDomain ?? 'contoso.onmicrosoft.com';
@@ -174,7 +174,11 @@ export class GraphEmulator {
 
   /** Shorthand: a busy (or oof, tentative, workingElsewhere) block in UTC ISO times. */
   addBusy(address: string, startIso: string, endIso: string, showAs: OwnerEventInput['showAs'] = 'busy', subject = 'Busy'): GraphEvent {
-    const dt = (iso: string) => ({ dateTime: new Date(iso).toISOString().replace(/Z$/, ''), timeZone: 'UTC' });
+    const dt = (iso: string) => {
+      const ms = Date.parse(iso);
+      if (Number.isNaN(ms)) throw new Error(`graph emulator: addBusy needs ISO times, got ${iso}`);
+      return { dateTime: new Date(ms).toISOString().replace(/Z$/, ''), timeZone: 'UTC' };
+    };
     return this.createEventAsOwner(address, { subject, start: dt(startIso), end: dt(endIso), showAs });
   }
 

@@ -217,7 +217,6 @@ export function buildServer(s: EmulatorServices) {
     const base = s.baseUrl();
     const audiences = [`${base}${s.tenantId}/oauth2/v2.0/token`, `${base}${s.tenantDomain}/oauth2/v2.0/token`, `${base}${req.params.tenant}/oauth2/v2.0/token`];
     const issued = s.tokens.issue(form, audiences, s.tenantDomain);
-    state.call.clientRequestId = state.clientRequestId;
     return reply.header('cache-control', 'no-store, no-cache').send(issued);
   });
   app.get<{ Params: { tenant: string } }>('/:tenant/v2.0/.well-known/openid-configuration', async (req) => {

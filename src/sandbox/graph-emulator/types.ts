@@ -157,6 +157,8 @@ export interface GraphEmulatorOptions {
   allowHttpNotificationUrls?: boolean;
   /** Time a receiver has to answer the validation handshake (Graph: 10 s). */
   validationTimeoutMs?: number;
+  /** Extra CA certificates (PEM) to trust for https notification URLs (a test receiver's self-signed one). */
+  notificationCa?: string[];
   logger?: EmulatorLogger;
 }
 
