@@ -86,7 +86,13 @@ export const tooManySchedules = (requested: number, allowed: number) =>
   new GraphError(400, 'ErrorMailboxDataArrayTooBig', `The number of mailboxes requested exceeds the allowed size. Requested size = ${requested}; allowed size = ${allowed}.`);
 export const mailboxConcurrency = () =>
   new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' });
-export const validationError = (message: string) => new GraphError(400, 'ValidationError', message);
+/**
+ * A failed validation handshake. Seen: code InvalidRequest with "Subscription validation request timed out."
+ * (microsoftgraph/nodejs-webhooks-sample #350); the other messages from #158 and java-spring-webhooks-sample #82.
+ */
+export const validationError = (message: string) => new GraphError(400, 'InvalidRequest', message);
+/** Seen as ExtensionError "Subscription expiration can only be 4230 minutes in the future." (microsoft-graph-docs-contrib #7726). */
+export const expirationTooFar = (minutes: number) => new GraphError(400, 'ExtensionError', `Subscription expiration can only be ${minutes} minutes in the future.`);
 export const subscriptionInvalid = (message: string) => new GraphError(400, 'InvalidRequest', message);
 
 const DEFAULTS: Record<number, { code: string; message: string }> = {

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { eventId } from './event-resource';
 import type { ChangeType, StoredEvent } from './event-store';
-import { invalidUser, requestBodyRead, subscriptionInvalid, subscriptionNotFound } from './graph-errors';
+import { expirationTooFar, invalidUser, requestBodyRead, subscriptionInvalid, subscriptionNotFound } from './graph-errors';
 import { utcStamp } from './graph-time';
 import type { Mailbox, MailboxDirectory } from './mailbox-directory';
 import type { NotificationDelivery } from './notification-delivery';
@@ -201,7 +201,7 @@ export class Subscriptions {
     const now = this.opts.now();
     if (ms <= now) throw subscriptionInvalid('Subscription expiration must be in the future.');
     if (ms > now + this.opts.maxMinutes * 60_000) {
-      throw subscriptionInvalid(`Subscription expiration can only be ${this.opts.maxMinutes} minutes in the future.`);
+      throw expirationTooFar(this.opts.maxMinutes);
     }
     return ms;
   }
