@@ -193,6 +193,17 @@ describe('Graph emulator: mailbox settings, free/busy and events', () => {
         ['events.get', false],
       ]);
     });
+
+    it('keeps immutable ids when Exchange moves the item, while the old REST id answers 404', async () => {
+      const created = await f.graph('POST', 'users/bob@contoso.com/events', { body: newEvent('tx-9') });
+      const before = f.emulator.eventIds('bob@contoso.com', created.body.id);
+      const after = f.emulator.moveEventAsExchange('bob@contoso.com', before.id);
+      expect(after.immutableId).toBe(before.immutableId);
+      expect(after.id).not.toBe(before.id);
+      expect((await f.graph('GET', `users/bob@contoso.com/events/${before.id}`)).status).toBe(404);
+      const byImmutable = await f.graph('GET', `users/bob@contoso.com/events/${before.immutableId}`, { headers: { prefer: 'IdType="ImmutableId"' } });
+      expect(byImmutable).toMatchObject({ status: 200, body: { id: before.immutableId, transactionId: 'tx-9' } });
+    });
   });
 
   describe('calendarView', () => {

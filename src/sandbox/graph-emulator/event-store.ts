@@ -161,6 +161,16 @@ export class EventStore {
     this.changed(event, 'deleted');
   }
 
+  /**
+   * Gives the event a new REST id, as Exchange does when an item moves (between folders, or in a mailbox move);
+   * the immutable id stays. The old REST id answers 404 from now on. Not a change the calendar reports.
+   */
+  reassignRestId(id: string): StoredEvent {
+    const event = this.find(id);
+    event.restId = restId();
+    return clone(event);
+  }
+
   /** Copies of the live events. */
   live(): StoredEvent[] {
     return this.events.filter((e) => !e.deleted).map(clone);

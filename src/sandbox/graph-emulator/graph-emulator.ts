@@ -210,6 +210,12 @@ export class GraphEmulator {
     return { id: e.restId, immutableId: e.immutableId };
   }
 
+  /** Exchange gives the event a new REST id (an item move); its immutable id stays. Answers both ids now. */
+  moveEventAsExchange(address: string, id: string): { id: string; immutableId: string } {
+    const e = this.mailbox(address).events.reassignRestId(id);
+    return { id: e.restId, immutableId: e.immutableId };
+  }
+
   // ---- delta, subscriptions, notifications ----
 
   /** Delta tokens (of one mailbox, or all) answer 410 SyncStateNotFound from now on. */

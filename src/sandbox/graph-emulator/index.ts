@@ -16,14 +16,14 @@
  *   de-duplication) / get / patch / delete (then 404 ErrorItemNotFound), calendarView with $skip paging,
  *   single-value extended properties ($expand, $filter … /Any(…)), showAs, isAllDay, isCancelled, body as HTML
  *   unless `Prefer: outlook.body-content-type="text"`, REST and immutable ids (`Prefer: IdType="ImmutableId"`,
- *   recorded per call), calendarView/delta (skip/delta tokens, @removed, 410 SyncStateNotFound), subscriptions
+ *   recorded per call; `moveEventAsExchange` changes an event's REST id, never its immutable id), calendarView/delta (skip/delta tokens, @removed, 410 SyncStateNotFound), subscriptions
  *   (real validation handshake, renew, delete, reauthorize, change and lifecycle notifications), faults (status,
  *   Retry-After, delay, hang) and the 4-requests-per-mailbox concurrency limit (429 ApplicationThrottled).
  *
  * Does not cover: recurring events and instances, attendees and invitations, other calendars than the default,
  * $batch, $select/$orderby, open extensions, translateExchangeIds, rich notifications (resource data), throttling
- * by request rate, the 3-day or 7-day caps per resource beyond one configurable maximum, Exchange's item moves
- * (REST ids never change here), and ADFS / national clouds. Time zones are resolved with src/microsoft/windows-zones
+ * by request rate, the 3-day or 7-day caps per resource beyond one configurable maximum, deleted items kept in Deleted Items (a
+ * deleted event is gone for both id kinds here), and ADFS / national clouds. Time zones are resolved with src/microsoft/windows-zones
  * (the same table the adapter uses, so a wrong mapping there would not be caught here).
  */
 export { GraphEmulator } from './graph-emulator';
