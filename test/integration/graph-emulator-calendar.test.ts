@@ -41,6 +41,16 @@ describe('Graph emulator: mailbox settings, free/busy and events', () => {
       const stranger = await f.graph('GET', 'users/nobody@contoso.com/mailboxSettings');
       expect(stranger).toMatchObject({ status: 404, body: { error: { code: 'ErrorInvalidUser' } } });
     });
+
+    it('answers 404 MailboxNotEnabledForRESTAPI for a user without a mailbox, and ErrorInvalidUser once a user left', async () => {
+      f.emulator.addMailbox('unlicensed@contoso.com', { mailboxEnabled: false });
+      const unlicensed = await f.graph('GET', 'users/unlicensed@contoso.com/mailboxSettings');
+      expect(unlicensed).toMatchObject({ status: 404, body: { error: { code: 'MailboxNotEnabledForRESTAPI' } } });
+      f.emulator.addMailbox('leaver@contoso.com');
+      expect((await f.graph('GET', 'users/leaver@contoso.com/mailboxSettings')).status).toBe(200);
+      f.emulator.removeMailbox('leaver@contoso.com');
+      expect(await f.graph('GET', 'users/leaver@contoso.com/mailboxSettings')).toMatchObject({ status: 404, body: { error: { code: 'ErrorInvalidUser' } } });
+    });
   });
 
   describe('getSchedule', () => {

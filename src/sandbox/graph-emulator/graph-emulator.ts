@@ -157,6 +157,11 @@ export class GraphEmulator {
     return { id: mailbox.id, address: mailbox.address };
   }
 
+  /** The user leaves the tenant: later calls naming them answer 404 ErrorInvalidUser. */
+  removeMailbox(address: string): void {
+    if (!this.directory.remove(address)) throw new Error(`graph emulator: no mailbox ${address}`);
+  }
+
   /** getSchedule reports this mailbox as failed (inside the 200 answer) until reset with null. */
   setScheduleError(address: string, error: { message: string; responseCode: string } | null): void {
     const mailbox = this.mailbox(address);

@@ -65,6 +65,8 @@ export const expiredToken = () => new GraphError(401, 'InvalidAuthenticationToke
 export const accessDenied = () => new GraphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
 export const itemNotFound = () => new GraphError(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
 export const invalidUser = (id: string) => new GraphError(404, 'ErrorInvalidUser', `The requested user '${id}' is invalid.`);
+export const mailboxNotEnabled = () =>
+  new GraphError(404, 'MailboxNotEnabledForRESTAPI', 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.');
 /** VERIFY the exact code and message of an unknown subscription id. */
 export const subscriptionNotFound = () => new GraphError(404, 'ResourceNotFound', 'The object was not found.');
 export const unknownSegment = (path: string) => new GraphError(400, 'BadRequest', `Resource not found for the segment '${path}'.`);

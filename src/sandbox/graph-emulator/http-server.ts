@@ -21,6 +21,7 @@ import {
   graphErrorForStatus,
   invalidUser,
   mailboxConcurrency,
+  mailboxNotEnabled,
   requestBodyRead,
   tenantNotFound,
   unknownSegment,
@@ -183,6 +184,7 @@ export function buildServer(s: EmulatorServices) {
           state.userPath = decodeURIComponent(user);
           state.mailbox = s.directory.get(user);
           if (!state.mailbox) throw invalidUser(state.userPath);
+          if (!state.mailbox.mailboxEnabled) throw mailboxNotEnabled();
           state.call.mailbox = state.mailbox.address;
           const address = state.mailbox.address;
           if (!s.concurrency.enter(address)) throw mailboxConcurrency();

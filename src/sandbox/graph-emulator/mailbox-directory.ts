@@ -14,6 +14,8 @@ export interface MailboxOptions {
   workingHours?: Partial<WorkingHours>;
   /** Object id (GUID); default random. */
   id?: string;
+  /** false: a directory user without an Exchange Online mailbox (unlicensed, soft-deleted, on-premises). */
+  mailboxEnabled?: boolean;
 }
 
 export class Mailbox {
@@ -22,6 +24,7 @@ export class Mailbox {
   displayName: string;
   timeZone: string | CustomTimeZone;
   workingHours: WorkingHours;
+  mailboxEnabled: boolean;
   readonly events: EventStore;
 
   constructor(address: string, opts: MailboxOptions, now: () => number, onChange: (mailbox: Mailbox, event: StoredEvent, change: ChangeType) => void) {
@@ -29,6 +32,7 @@ export class Mailbox {
     this.address = address;
     this.displayName = opts.displayName ?? address.split('@')[0];
     this.timeZone = opts.timeZone ?? 'UTC';
+    this.mailboxEnabled = opts.mailboxEnabled ?? true;
     const zoneName = typeof this.timeZone === 'string' ? { name: this.timeZone } : this.timeZone;
     this.workingHours = {
       daysOfWeek: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday'],
@@ -69,6 +73,12 @@ export class MailboxDirectory {
     if (byAddress) return byAddress;
     for (const mailbox of this.byAddress.values()) if (mailbox.id === key) return mailbox;
     return undefined;
+  }
+
+  /** The user leaves the tenant: their address and object id are unknown from now on. */
+  remove(idOrAddress: string): boolean {
+    const mailbox = this.get(idOrAddress);
+    return mailbox !== undefined && this.byAddress.delete(mailbox.address);
   }
 
   all(): Mailbox[] {

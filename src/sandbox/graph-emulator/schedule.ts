@@ -42,7 +42,8 @@ export function getSchedule(body: unknown, directory: MailboxDirectory, opts: Sc
   const value = schedules.map((raw) => {
     const scheduleId = String(raw);
     const mailbox = directory.get(scheduleId);
-    if (!mailbox) {
+    // VERIFY what getSchedule answers for a user without a mailbox; treated here like an unknown address.
+    if (!mailbox || !mailbox.mailboxEnabled) {
       return { scheduleId, error: { message: `Unable to resolve e-mail address ${scheduleId} to an Active Directory object.`, responseCode: '5009' } };
     }
     const failure = opts.scheduleErrors.get(mailbox.address);

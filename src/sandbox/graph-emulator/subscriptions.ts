@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { eventId } from './event-resource';
 import type { ChangeType, StoredEvent } from './event-store';
-import { expirationTooFar, invalidUser, requestBodyRead, subscriptionInvalid, subscriptionNotFound } from './graph-errors';
+import { expirationTooFar, invalidUser, mailboxNotEnabled, requestBodyRead, subscriptionInvalid, subscriptionNotFound } from './graph-errors';
 import { utcStamp } from './graph-time';
 import type { Mailbox, MailboxDirectory } from './mailbox-directory';
 import type { NotificationDelivery } from './notification-delivery';
@@ -61,6 +61,7 @@ export class Subscriptions {
     if (match[1] === undefined) throw subscriptionInvalid("The 'me' segment is not supported with app-only authentication.");
     const mailbox = this.directory.get(match[1]);
     if (!mailbox) throw invalidUser(decodeURIComponent(match[1]));
+    if (!mailbox.mailboxEnabled) throw mailboxNotEnabled();
     const notificationUrl = this.url(req.notificationUrl, 'notificationUrl');
     const lifecycleNotificationUrl = req.lifecycleNotificationUrl === undefined || req.lifecycleNotificationUrl === null ? null : this.url(req.lifecycleNotificationUrl, 'lifecycleNotificationUrl');
     const clientState = req.clientState === undefined || req.clientState === null ? null : String(req.clientState);
