@@ -162,9 +162,14 @@ export function buildServer(s: EmulatorServices) {
     const fault = s.faults.take(method, mailbox);
     if (!fault) return;
     const clientGone = new AbortController();
-    req.raw.socket.once('close', () => clientGone.abort());
-    if (fault.hang) await wait(Number.POSITIVE_INFINITY, [s.shutdown, clientGone.signal]);
-    else if (fault.delayMs) await wait(fault.delayMs, [s.shutdown, clientGone.signal]);
+    const onClose = () => clientGone.abort();
+    req.raw.socket.once('close', onClose);
+    try {
+      if (fault.hang) await wait(Number.POSITIVE_INFINITY, [s.shutdown, clientGone.signal]);
+      else if (fault.delayMs) await wait(fault.delayMs, [s.shutdown, clientGone.signal]);
+    } finally {
+      req.raw.socket.removeListener('close', onClose);
+    }
     const status = fault.hang ? 504 : fault.status;
     if (status === undefined || status < 400) return;
     if (method === 'token') throw entraErrorForStatus(status, fault.code, fault.message);
@@ -181,7 +186,7 @@ export function buildServer(s: EmulatorServices) {
         if (!roles.some((r) => state.caller?.roles.has(r))) throw accessDenied();
         const user = (req.params as Record<string, string>).user;
         if (user !== undefined) {
-          state.userPath = decodeURIComponent(user);
+          state.userPath = user; // Fastify has decoded it
           state.mailbox = s.directory.get(user);
           if (!state.mailbox) throw invalidUser(state.userPath);
           if (!state.mailbox.mailboxEnabled) throw mailboxNotEnabled();

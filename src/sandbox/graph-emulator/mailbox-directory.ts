@@ -68,7 +68,12 @@ export class MailboxDirectory {
 
   /** By SMTP address (case-insensitive) or object id, as /users/{id} accepts either. */
   get(idOrAddress: string): Mailbox | undefined {
-    const key = decodeURIComponent(idOrAddress).trim().toLowerCase();
+    let key = idOrAddress.trim().toLowerCase();
+    try {
+      key = decodeURIComponent(key); // a resource path may carry "alice%40contoso.com"
+    } catch {
+      // not URL-encoded
+    }
     const byAddress = this.byAddress.get(key);
     if (byAddress) return byAddress;
     for (const mailbox of this.byAddress.values()) if (mailbox.id === key) return mailbox;
