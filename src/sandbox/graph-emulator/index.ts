@@ -27,6 +27,7 @@
  * (the same table the adapter uses, so a wrong mapping there would not be caught here).
  */
 export { GraphEmulator } from './graph-emulator';
+export { DEMO_MAILBOXES, seedDemoTenant } from './demo-tenant';
 export { createSelfSignedCertificate, type SelfSignedCertificate } from './self-signed-certificate';
 export { GRAPH_SCOPE, JWT_BEARER_ASSERTION } from './token-endpoint';
 export type { AppOptions, GraphRole } from './app-registrations';
