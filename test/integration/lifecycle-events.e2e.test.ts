@@ -181,3 +181,27 @@ describe('lifecycle events: history, feed and lifecycle webhooks', () => {
     expect((await t.daemon.get('/v1/remediations/h99999-1')).status).toBe(404);
   });
 });
+
+describe('lifecycle webhooks filtered by LIFECYCLE_WEBHOOK_EVENTS', () => {
+  const clock = new TestClock(MONDAY_NOON);
+  const t = useDaemon({
+    label: 'lifecycle-filter',
+    clock,
+    lifecycleWebhooks: true,
+    env: { LIFECYCLE_WEBHOOK_EVENTS: 'window.booked,remediation.cancelled', NOTIFY_BEFORE_MINUTES: '0' },
+  });
+
+  it('sends only the listed types, while the history keeps every event', async () => {
+    const owner = 'filtered@acme.com';
+    t.env.emulator.addUser(owner, { timeZone: 'UTC' });
+    await t.daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 750, emails: [owner] }));
+    const booked = await t.daemon.waitForStatus(750, 'booked');
+    await t.daemon.post(`/v1/remediations/${booked.id}/cancel`, { reason: 'filter test' });
+    const { history } = await t.daemon.remediation(booked.id);
+    expect(history.map((e) => e.type)).toEqual(['remediation.created', 'remediation.assigned', 'window.booked', 'remediation.cancelled']);
+    const hooks = () => t.env.webhook.requests.filter((r) => r.url === '/lifecycle');
+    await waitFor(() => hooks().length >= 2, { what: 'two lifecycle webhooks' });
+    // The cancellation is the last event: once it has arrived, everything before it was dispatched too.
+    expect(hooks().map((r) => (r.body as { type: string }).type).sort()).toEqual(['remediation.cancelled', 'window.booked']);
+  });
+});
