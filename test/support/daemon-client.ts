@@ -23,6 +23,12 @@ export function policyEvent(
 /** The tokens every test daemon runs with (a daemon on Google credentials requires both). */
 export const TEST_TOKENS = { ingest: 'test-ingest-token-0123456789', admin: 'test-admin-token-0123456789' } as const;
 
+/** `Authorization` for a request to `path` with the test tokens (for clients other than DaemonClient). */
+export function testAuthHeaders(path: string): Record<string, string> {
+  const token = tokenFor(path.replace(/^https?:\/\/[^/]+/, ''), TEST_TOKENS);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 /** The token a path needs: producers' for the ingest routes, admins' for the rest. */
 function tokenFor(path: string, tokens: { ingest?: string; admin?: string }): string | undefined {
   return /^\/v1\/(policy-events|fleet\/failing-policies)\b/.test(path) ? tokens.ingest : tokens.admin;

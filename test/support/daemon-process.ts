@@ -1,3 +1,4 @@
+import { TEST_TOKENS } from './daemon-client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -88,6 +89,9 @@ export class DaemonProcess {
         GOOGLE_TOKEN_URL: this.opts.googleTokenUrl,
         RESOLUTION_WEBHOOK_URL: this.opts.resolutionWebhookUrl,
         ORG_NAME: 'Acme Corp',
+        // A daemon on Google credentials requires both tokens.
+        INGEST_TOKEN: TEST_TOKENS.ingest,
+        ADMIN_TOKEN: TEST_TOKENS.admin,
         LOG_LEVEL: this.opts.logLevel ?? 'info',
         ...(this.opts.clockOffsetMs !== undefined ? { CLOCK_OFFSET_MS: String(this.opts.clockOffsetMs) } : {}),
         ...this.opts.env,

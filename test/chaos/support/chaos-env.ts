@@ -5,6 +5,7 @@ import { request } from 'undici';
 import type { RemediationView } from '../../../src/domain/remediation';
 import { OWNED_BY_PROPERTY } from '../../../src/domain/event-id';
 import { CalendarEmulator, createServiceAccountKey } from '../../../src/sandbox/calendar-emulator';
+import { testAuthHeaders } from '../../support/daemon-client';
 import { DaemonProcess } from '../../support/daemon-process';
 import { freePort } from '../../support/free-port';
 import { RedisServer } from '../../support/redis-server';
@@ -111,18 +112,29 @@ export class ChaosEnv {
     }
   }
 
-  /** Every remediation, read from any live daemon. */
+  /** Every remediation (all pages), read from any live daemon. */
   async remediations(): Promise<RemediationView[]> {
     for (const d of this.live()) {
       try {
-        const res = await request(`${d.url}/v1/remediations`, { headersTimeout: 10_000, bodyTimeout: 10_000 });
-        if (res.statusCode !== 200) {
-          await res.body.dump();
-          continue;
-        }
-        return ((await res.body.json()) as { remediations: RemediationView[] }).remediations;
+        const all: RemediationView[] = [];
+        let cursor: string | null = null;
+        do {
+          const res = await request(`${d.url}/v1/remediations?limit=1000${cursor ? `&cursor=${cursor}` : ''}`, {
+            headers: testAuthHeaders('/v1/remediations'),
+            headersTimeout: 10_000,
+            bodyTimeout: 10_000,
+          });
+          if (res.statusCode !== 200) {
+            await res.body.dump();
+            throw new Error(`GET /v1/remediations answered ${res.statusCode}`);
+          }
+          const page = (await res.body.json()) as { remediations: RemediationView[]; next: string | null };
+          all.push(...page.remediations);
+          cursor = page.next;
+        } while (cursor);
+        return all;
       } catch {
-        // killed meanwhile: ask the next one
+        // killed meanwhile (or not ready): ask the next one
       }
     }
     throw new Error('no live daemon answered GET /v1/remediations');
@@ -148,7 +160,7 @@ export async function postJson(url: string, body: unknown): Promise<number> {
   try {
     const res = await request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...testAuthHeaders(url) },
       body: JSON.stringify(body),
       headersTimeout: 10_000,
       bodyTimeout: 10_000,
