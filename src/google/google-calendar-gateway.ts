@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { calendar, type calendar_v3, type MethodOptions } from 'googleapis/build/src/apis/calendar';
+import { calendar, type calendar_v3, type MethodOptions } from '@googleapis/calendar';
 import type { JWT } from 'google-auth-library';
 import type { Logger } from 'pino';
 import {
