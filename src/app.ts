@@ -151,9 +151,10 @@ export class App {
 
       const scheduler = new BullmqScheduler(queueConnection, config.redis.keyPrefix, clock, logger);
       closers.push(['queues', () => scheduler.close()]);
-      const sender = (url: string) =>
+      const sender = (url: string, extraHeaders?: Readonly<Record<string, string>>) =>
         new HttpResolutionSender({
           url,
+          extraHeaders,
           secret: config.webhook.secret,
           timeoutMs: config.webhook.timeoutSeconds * 1000,
           dispatcher: sinkIsLocal && url === webhookUrl ? undefined : proxy,
@@ -163,7 +164,7 @@ export class App {
         store,
         calendar,
         hosts: config.fleet ? new FleetClient(config.fleet.url, config.fleet.apiToken, { dispatcher: proxy }) : undefined,
-        sender: sender(webhookUrl),
+        sender: sender(webhookUrl, config.webhook.extraHeaders),
         scheduler,
         clock,
         logger,
