@@ -207,8 +207,10 @@ export class App {
             redis.ping().then((p) => p === 'PONG', () => false),
             new Promise<boolean>((r) => setTimeout(() => r(false), 1000)),
           ]);
-          const checks = { redis: redisOk, workers: app.workersStarted && workers.running };
-          return { ready: checks.redis && checks.workers, checks };
+          // Google (or the sandbox's emulator) answers: a recent successful call, else one cheap probe.
+          const google = (await calendar.reachability()).ok;
+          const checks = { redis: redisOk, workers: app.workersStarted && workers.running, google };
+          return { ready: checks.redis && checks.workers && checks.google, checks };
         },
       });
       if (sandbox) registerSandboxRoutes(http, sandbox, logger);
