@@ -151,9 +151,10 @@ export class App {
 
       const scheduler = new BullmqScheduler(queueConnection, config.redis.keyPrefix, clock, logger);
       closers.push(['queues', () => scheduler.close()]);
-      const sender = (url: string) =>
+      const sender = (url: string, extraHeaders?: Readonly<Record<string, string>>) =>
         new HttpResolutionSender({
           url,
+          extraHeaders,
           secret: config.webhook.secret,
           timeoutMs: config.webhook.timeoutSeconds * 1000,
           dispatcher: sinkIsLocal && url === webhookUrl ? undefined : proxy,
@@ -163,7 +164,7 @@ export class App {
         store,
         calendar,
         hosts: config.fleet ? new FleetClient(config.fleet.url, config.fleet.apiToken, { dispatcher: proxy }) : undefined,
-        sender: sender(webhookUrl),
+        sender: sender(webhookUrl, config.webhook.extraHeaders),
         scheduler,
         clock,
         logger,
@@ -206,8 +207,10 @@ export class App {
             redis.ping().then((p) => p === 'PONG', () => false),
             new Promise<boolean>((r) => setTimeout(() => r(false), 1000)),
           ]);
-          const checks = { redis: redisOk, workers: app.workersStarted && workers.running };
-          return { ready: checks.redis && checks.workers, checks };
+          // Google (or the sandbox's emulator) answers: a recent successful call, else one cheap probe.
+          const google = (await calendar.reachability()).ok;
+          const checks = { redis: redisOk, workers: app.workersStarted && workers.running, google };
+          return { ready: checks.redis && checks.workers && checks.google, checks };
         },
       });
       if (sandbox) registerSandboxRoutes(http, sandbox, logger);

@@ -5,10 +5,11 @@ import { LIFECYCLE_EVENT_TYPES, type LifecycleEventType } from './domain/lifecyc
 import { describeProxy, type OutboundProxy } from './lib/outbound-proxy';
 import { DEFAULT_FEED_MAX_LENGTH } from './store/remediation-store';
 import { decodeWebhookSecret, WebhookSecretError } from './webhook/webhook-signer';
+import { parseWebhookHeaders, WebhookHeadersError } from './webhook/webhook-headers';
 
 /**
- * Environment configuration, validated once at start. A bad or missing value stops the daemon with one line
- * naming the variable (ConfigError). Every variable here is documented in .env.example and the README.
+ * Environment configuration, validated once at start, before any connection is made. Bad or missing values stop
+ * the daemon with one line naming every such variable at once (ConfigError). Every variable here is documented in .env.example and the README.
  */
 
 const emptyToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -81,6 +82,21 @@ const envSchema = z.object({
   ),
   ORG_NAME: z.preprocess(emptyToUndefined, z.string().trim().max(200).optional()),
   RESOLUTION_WEBHOOK_URL: z.preprocess(emptyToUndefined, httpUrl.optional()),
+  RESOLUTION_WEBHOOK_HEADERS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .transform((v, ctx) => {
+        try {
+          return parseWebhookHeaders(v);
+        } catch (err) {
+          if (!(err instanceof WebhookHeadersError)) throw err;
+          ctx.addIssue({ code: 'custom', message: err.message });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+  ),
   WEBHOOK_SECRET: z.preprocess(
     emptyToUndefined,
     z
@@ -178,42 +194,81 @@ export interface Config {
 export interface WebhookConfig {
   /** `whsec_…`; unset: deliveries carry webhook-id and webhook-timestamp but no signature. */
   secret?: string;
+  /** RESOLUTION_WEBHOOK_HEADERS: sent with every resolution webhook request (may hold credentials: never logged). */
+  extraHeaders?: Readonly<Record<string, string>>;
   timeoutSeconds: number;
   /** Unset: retries go on until the window has ended + 30 minutes. */
   retryBudgetSeconds?: number;
 }
 
-/** A configuration problem; its message is the one line printed before the daemon exits. */
+/** One variable's problem. */
+export interface ConfigProblem {
+  variable: string;
+  problem: string;
+}
+
+/**
+ * Configuration problems; its message is the one line printed before the daemon exits, naming every bad variable
+ * (`invalid configuration: A must be…; B is required…`). `variable` is the first one's.
+ */
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
-  constructor(readonly variable: string, problem: string) {
-    super(`invalid configuration: ${variable} ${problem}`);
+  readonly variable: string;
+  readonly problems: readonly ConfigProblem[];
+  constructor(variable: string, problem: string);
+  constructor(problems: readonly ConfigProblem[]);
+  constructor(variableOrProblems: string | readonly ConfigProblem[], problem?: string) {
+    const problems = typeof variableOrProblems === 'string' ? [{ variable: variableOrProblems, problem: problem ?? 'is invalid' }] : variableOrProblems;
+    super(`invalid configuration: ${problems.map((p) => `${p.variable} ${p.problem}`).join('; ')}`);
     this.name = 'ConfigError';
+    this.variable = problems[0]?.variable ?? 'environment';
+    this.problems = problems;
   }
 }
 
 export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
   const env = withProxyVariables(rawEnv);
+  const problems: ConfigProblem[] = [];
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const variable = String(issue.path[0] ?? 'environment');
-    const value = env[variable];
-    const shown = value === undefined ? '' : ` (got ${JSON.stringify(redactIfSecret(variable, value))})`;
-    throw new ConfigError(variable, `${issue.message}${shown}`);
-  }
-  const e = parsed.data;
-  if ((e.FLEET_URL === undefined) !== (e.FLEET_API_TOKEN === undefined)) {
-    throw new ConfigError(e.FLEET_URL ? 'FLEET_API_TOKEN' : 'FLEET_URL', 'must be set together with the other Fleet variable');
-  }
-  const port = e.PORT;
-  const sandbox = !e.GOOGLE_CREDENTIALS_FILE;
-  // A real deployment answers owners' emails and triggers fixes: both tokens are required there.
-  if (!sandbox) {
-    for (const variable of ['INGEST_TOKEN', 'ADMIN_TOKEN'] as const) {
-      if (!e[variable]) throw new ConfigError(variable, 'is required with GOOGLE_CREDENTIALS_FILE (producers and admins authenticate with bearer tokens)');
+    // Every bad variable at once (its first problem), so one start names them all.
+    for (const issue of parsed.error.issues) {
+      const variable = String(issue.path[0] ?? 'environment');
+      if (problems.some((p) => p.variable === variable)) continue;
+      const value = env[variable];
+      const shown = value === undefined ? '' : ` (got ${JSON.stringify(redactIfSecret(variable, value))})`;
+      problems.push({ variable, problem: `${issue.message}${shown}` });
     }
   }
+  // The cross-variable rules, judged on the raw values so that they are reported with the per-variable ones.
+  const set = (name: string) => typeof env[name] === 'string' && env[name].trim() !== '';
+  if (set('FLEET_URL') !== set('FLEET_API_TOKEN')) {
+    problems.push({ variable: set('FLEET_URL') ? 'FLEET_API_TOKEN' : 'FLEET_URL', problem: 'must be set together with the other Fleet variable' });
+  }
+  const sandbox = !set('GOOGLE_CREDENTIALS_FILE');
+  if (sandbox && env.NODE_ENV?.trim() === 'production') {
+    // The sandbox's calendars are in memory: in production that would book nobody's real calendar, silently.
+    problems.push({
+      variable: 'GOOGLE_CREDENTIALS_FILE',
+      problem: 'is required with NODE_ENV=production (without it the daemon runs the in-memory Google Calendar sandbox)',
+    });
+  }
+  // A real deployment answers owners' emails and triggers fixes: both tokens are required there.
+  if (!sandbox) {
+    for (const variable of ['INGEST_TOKEN', 'ADMIN_TOKEN', 'RESOLUTION_WEBHOOK_URL'] as const) {
+      if (set(variable) || problems.some((p) => p.variable === variable)) continue;
+      problems.push({
+        variable,
+        problem:
+          variable === 'RESOLUTION_WEBHOOK_URL'
+            ? 'is required with GOOGLE_CREDENTIALS_FILE'
+            : 'is required with GOOGLE_CREDENTIALS_FILE (producers and admins authenticate with bearer tokens)',
+      });
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
+  const port = e.PORT;
   return {
     redis: {
       url: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -227,7 +282,12 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
     domain: e.GOOGLE_DOMAIN,
     orgName: e.ORG_NAME,
     resolutionWebhookUrl: e.RESOLUTION_WEBHOOK_URL,
-    webhook: { secret: e.WEBHOOK_SECRET, timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS, retryBudgetSeconds: e.WEBHOOK_RETRY_BUDGET_SECONDS },
+    webhook: {
+      secret: e.WEBHOOK_SECRET,
+      timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS,
+      retryBudgetSeconds: e.WEBHOOK_RETRY_BUDGET_SECONDS,
+      ...(e.RESOLUTION_WEBHOOK_HEADERS ? { extraHeaders: e.RESOLUTION_WEBHOOK_HEADERS } : {}),
+    },
     googleRequests: { maxPerMinute: e.GOOGLE_MAX_REQUESTS_PER_MINUTE, timeoutSeconds: e.GOOGLE_TIMEOUT_SECONDS },
     ingestToken: e.INGEST_TOKEN,
     adminToken: e.ADMIN_TOKEN,
@@ -276,7 +336,7 @@ function redactIfSecret(variable: string, value: string): string {
   // describeProxy keeps only scheme://host[:port] (or says <invalid>).
   if (/PROXY/.test(variable)) return describeProxy(value) ?? value;
   if (URL_VARIABLES.has(variable)) return withoutUrlCredentials(value);
-  if (/TOKEN|SECRET|(^|_)KEY$/.test(variable)) return '<redacted>';
+  if (/TOKEN|SECRET|HEADERS|(^|_)KEY$/.test(variable)) return '<redacted>';
   return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value) ? withoutUrlCredentials(value) : value;
 }
 

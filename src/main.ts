@@ -2,13 +2,19 @@ import { App } from './app';
 import { ConfigError, loadConfig } from './config';
 import { offsetClock, systemClock, type Clock } from './lib/clock';
 import { RedisUnavailableError } from './lib/redis-bootstrap';
+import { checkPortFree, checkRedisReachable, listenError, StartupError } from './lib/startup-checks';
 
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_BOUND_MS = 25_000;
 
 async function main(): Promise<void> {
+  // Configuration first (every problem at once), before any connection is made; then the port and Redis, each
+  // failing with one line that names the variable.
   const config = loadConfig();
-  const app = await App.create({ config, clock: clockFromEnv(process.env) });
+  const clock = clockFromEnv(process.env);
+  await checkPortFree(config.http.host, config.http.port);
+  if (config.redis.urlFromEnv) await checkRedisReachable(config.redis.url);
+  const app = await App.create({ config, clock });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -29,7 +35,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  await app.start();
+  try {
+    await app.start();
+  } catch (err) {
+    // The port was taken between the check and listen (or another start-up step failed): stop what started.
+    stopping = true;
+    await app.stop().catch(() => undefined);
+    throw listenError(err, config.http.host, config.http.port);
+  }
 }
 
 /**
@@ -46,7 +59,7 @@ function clockFromEnv(env: NodeJS.ProcessEnv): Clock {
 
 main().catch((err: unknown) => {
   // One clear line for configuration and environment problems; a stack for anything unexpected.
-  if (err instanceof ConfigError || err instanceof RedisUnavailableError) console.error(err.message);
+  if (err instanceof ConfigError || err instanceof RedisUnavailableError || err instanceof StartupError) console.error(err.message);
   else console.error('maintenance-windows failed to start:', err);
   process.exit(1);
 });

@@ -58,6 +58,14 @@ export class OwnerAuthProvider {
     return client;
   }
 
+  /**
+   * The service account acting as itself (no `sub`, no delegation needed): a token of its own, for the readiness
+   * probe's cheap call. A new client each time, so the probe really asks the token endpoint.
+   */
+  serviceAccountClient(): JWT {
+    return this.createClient(undefined);
+  }
+
   /** Forgets the owner's client and token (after a 401): the next call fetches a new token. */
   invalidate(owner: string): void {
     this.clients.delete(owner);
@@ -78,7 +86,7 @@ export class OwnerAuthProvider {
     return client;
   }
 
-  private createClient(owner: string): JWT {
+  private createClient(owner: string | undefined): JWT {
     const client = new JWT({
       email: this.options.clientEmail,
       key: this.options.privateKey,

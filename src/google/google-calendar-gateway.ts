@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { calendar, type calendar_v3, type MethodOptions } from 'googleapis/build/src/apis/calendar';
+import { calendar, type calendar_v3, type MethodOptions } from '@googleapis/calendar';
 import type { JWT } from 'google-auth-library';
 import type { Logger } from 'pino';
 import {
@@ -31,7 +31,23 @@ export interface GoogleCalendarGatewayOptions {
   timeoutMs?: number;
   /** Told of every request's outcome (metrics): method and HTTP status, 0 when none came. */
   onCall?: (method: string, status: number) => void;
+  /** Wall clock of the readiness state (ms). Default Date.now. */
+  now?: () => number;
 }
+
+/** Whether Google answers (readiness): a token and a call succeeded within the freshness window. */
+export interface GoogleReachability {
+  ok: boolean;
+  /** When a call last succeeded (ISO-8601), if ever. */
+  lastSuccessAt: string | null;
+  /** Why the last probe failed (no secret: status, reason, message). */
+  error?: string;
+}
+
+/** A Google call that succeeded within this long answers readiness without a probe. */
+export const GOOGLE_FRESH_MS = 60_000;
+/** A failed probe is not repeated within this long (readiness is polled every few seconds). */
+const PROBE_FAILURE_HOLD_MS = 10_000;
 
 /** Google's limit on calendars per freeBusy request. */
 export const FREEBUSY_MAX_OWNERS = 50;
@@ -65,9 +81,15 @@ export class GoogleCalendarGateway implements CalendarGateway {
   private readonly logger?: Logger;
   private readonly timeoutMs: number;
   private readonly onCall: (method: string, status: number) => void;
+  private readonly now: () => number;
+  /** When a Google call (token and API) last succeeded; readiness reads it. */
+  private lastSuccessAt: number | null = null;
+  private lastProbe: { at: number; error: string } | null = null;
+  private probing: Promise<void> | null = null;
 
   constructor(options: GoogleCalendarGatewayOptions) {
     this.onCall = options.onCall ?? (() => undefined);
+    this.now = options.now ?? Date.now;
     this.api = calendar({ version: 'v3', rootUrl: options.rootUrl });
     this.retry = new RetryPolicy(options.retry);
     this.once = new RetryPolicy({ ...options.retry, maxAttempts: 1 });
@@ -224,6 +246,44 @@ export class GoogleCalendarGateway implements CalendarGateway {
    * One Google call as `owner`, under the retry policy (gaxios' retry off); failures leave as port errors.
    * A 401 drops the owner's cached token once so the next attempt authenticates afresh.
    */
+  /**
+   * Readiness: does Google answer? Yes when a call succeeded within GOOGLE_FRESH_MS; otherwise one cheap probe
+   * (a token for the service account itself, then `settings.get timezone` as it: no owner, no delegation, one
+   * request of the budget), shared by concurrent callers, and a failure is held for 10 s before the next probe.
+   * Resolves within `boundMs` whatever Google does (a slower probe finishes in the background).
+   */
+  async reachability(boundMs = 3000): Promise<GoogleReachability> {
+    const now = this.now();
+    const fresh = () => this.lastSuccessAt !== null && this.now() - this.lastSuccessAt <= GOOGLE_FRESH_MS;
+    if (!fresh() && !(this.lastProbe && now - this.lastProbe.at < PROBE_FAILURE_HOLD_MS)) {
+      this.probing ??= this.probe().finally(() => {
+        this.probing = null;
+      });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.probing, new Promise<void>((r) => (timer = setTimeout(r, boundMs)))]);
+      clearTimeout(timer);
+    }
+    const ok = fresh();
+    return {
+      ok,
+      lastSuccessAt: this.lastSuccessAt === null ? null : new Date(this.lastSuccessAt).toISOString(),
+      ...(ok ? {} : { error: this.lastProbe?.error ?? (this.probing ? 'no answer yet' : 'no successful call yet') }),
+    };
+  }
+
+  private async probe(): Promise<void> {
+    try {
+      const auth = this.auth.serviceAccountClient();
+      await this.api.settings.get({ auth, setting: 'timezone' }, { retry: false, timeout: Math.min(this.timeoutMs, 10_000) });
+      this.lastSuccessAt = this.now();
+      this.lastProbe = null;
+    } catch (err) {
+      const { status, reason, message } = describeGoogleError(err);
+      this.lastProbe = { at: this.now(), error: [status, reason, message].filter((v) => v !== undefined && v !== '').join(' ') };
+      this.logger?.warn({ err: errorSummary(err) }, 'Google readiness probe failed');
+    }
+  }
+
   private async call<T>(owner: string, operation: string, request: Request<T>, limits?: CallLimits): Promise<T> {
     const options: MethodOptions = { retry: false, timeout: limits?.timeoutMs ?? this.timeoutMs };
     const policy = limits?.timeoutMs !== undefined ? this.once : this.retry;
@@ -234,9 +294,13 @@ export class GoogleCalendarGateway implements CalendarGateway {
           try {
             const response = await request({ auth, quotaUser: quotaUserFor(owner) }, options);
             this.onCall(operation, (response as { status?: number }).status ?? 200);
+            this.lastSuccessAt = this.now();
             return response.data;
           } catch (err) {
-            this.onCall(operation, describeGoogleError(err).status ?? 0);
+            const status = describeGoogleError(err).status ?? 0;
+            this.onCall(operation, status);
+            // A token was granted and the API answered about the resource (gone, exists, changed): Google works.
+            if ([404, 409, 410, 412].includes(status)) this.lastSuccessAt = this.now();
             throw err;
           }
         },

@@ -4,7 +4,8 @@ import pino, { type Logger } from 'pino';
  * The daemon's logger. Secrets never reach the logs, whatever shape the logged object has and however deep the
  * secret sits in it:
  *
- * - a value under a secret-named key (`authorization`, `*token*`, `*secret*`, `private_key`, `assertion`, …) is
+ * - a value under a secret-named key (`authorization`, `*token*`, `*secret*`, `private_key`, `assertion`,
+ *   `extraHeaders` (RESOLUTION_WEBHOOK_HEADERS), …) is
  *   replaced by `[redacted]` (booleans and numbers stay: `tokenEndpoint: true` tells nothing);
  * - secret-shaped text inside any string (a `Bearer …` header value, a `ya29.` access token, a PEM private key, a
  *   signed JWT, a `whsec_` webhook secret) is replaced, also in the message and in error messages and stacks;
@@ -17,7 +18,8 @@ import pino, { type Logger } from 'pino';
  */
 export const REDACTED = '[redacted]';
 
-const SECRET_KEY = /authorization|cookie|token|secret|password|passphrase|private_?key|assertion|api_?key/i;
+// `extraHeaders` / RESOLUTION_WEBHOOK_HEADERS: the receiver's own credential headers, whatever their names.
+const SECRET_KEY = /authorization|cookie|token|secret|password|passphrase|private_?key|assertion|api_?key|extra_?headers|webhook_?headers/i;
 
 const SECRET_TEXT: RegExp[] = [
   /\bBearer\s+[\w.~+/=-]{8,}/gi,
@@ -28,7 +30,7 @@ const SECRET_TEXT: RegExp[] = [
 ];
 
 /** Top-level keys censored by pino itself (the only redaction that also covers child-logger bindings). */
-const SECRET_BINDINGS = ['authorization', 'token', 'accessToken', 'access_token', 'channelToken', 'apiToken', 'ingestToken', 'secret', 'private_key', 'privateKey', 'password'];
+const SECRET_BINDINGS = ['authorization', 'token', 'accessToken', 'access_token', 'channelToken', 'apiToken', 'ingestToken', 'secret', 'private_key', 'privateKey', 'password', 'extraHeaders', 'RESOLUTION_WEBHOOK_HEADERS'];
 
 /** Fields of an error that hold the request or response it came from: never logged. */
 const REQUEST_FIELDS = new Set(['config', 'response', 'request', 'headers', 'options']);

@@ -33,6 +33,11 @@ export async function startSandbox(logger: Logger, now: () => number): Promise<S
   }
   const url = await emulator.listen(0);
   logger.info({ url, owners: DEMO_OWNERS.map((o) => o.email) }, 'sandbox Google Calendar emulator running');
+  // The start banner: nobody should mistake the sandbox for a daemon booking real calendars.
+  logger.warn(
+    { google: 'sandbox', calendars: 'in memory' },
+    'SANDBOX: no GOOGLE_CREDENTIALS_FILE, so the calendars are in memory (an emulator in this process): no real calendar is booked and everything is lost at restart. Set GOOGLE_CREDENTIALS_FILE for Google Calendar (NODE_ENV=production refuses to start without it)',
+  );
   return { emulator, key, close: () => emulator.close() };
 }
 

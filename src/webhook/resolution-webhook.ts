@@ -26,6 +26,11 @@ export interface HttpResolutionSenderOptions {
   now?: () => number;
   /** The outbound proxy's dispatcher (see outbound-proxy); none: direct. */
   dispatcher?: Dispatcher;
+  /**
+   * RESOLUTION_WEBHOOK_HEADERS (validated lower-case names, see webhook-headers.ts): sent with every attempt. They
+   * may hold the receiver's credential, so they are never logged; they cannot replace the daemon's own headers.
+   */
+  extraHeaders?: Readonly<Record<string, string>>;
 }
 
 /** Receivers' answers are read and discarded up to this size. */
@@ -52,6 +57,7 @@ export class HttpResolutionSender implements ResolutionSender {
       const res = await request(this.opts.url, {
         method: 'POST',
         headers: {
+          ...this.opts.extraHeaders,
           'content-type': 'application/json',
           'user-agent': 'maintenance-windows/0.1',
           ...webhookHeaders(message.id, timestamp, body, this.signer),

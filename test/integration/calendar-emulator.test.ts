@@ -4,7 +4,7 @@
  * call accounting.
  */
 import { JWT } from 'google-auth-library';
-import { google, type calendar_v3 } from 'googleapis';
+import { calendar, type calendar_v3 } from '@googleapis/calendar';
 import { createSign } from 'node:crypto';
 import { request } from 'undici';
 import { CalendarEmulator, createServiceAccountKey, type ServiceAccountKey } from '../../src/sandbox/calendar-emulator';
@@ -84,7 +84,7 @@ function jwtFor(subject: string | undefined, opts: ClientOptions = {}): JWT {
 }
 
 function calendarFor(subject: string, opts: ClientOptions = {}): calendar_v3.Calendar {
-  return google.calendar({ version: 'v3', auth: jwtFor(subject, opts), rootUrl: (opts.target ?? emulator).baseUrl, retry: false });
+  return calendar({ version: 'v3', auth: jwtFor(subject, opts), rootUrl: (opts.target ?? emulator).baseUrl, retry: false });
 }
 
 interface Failure {

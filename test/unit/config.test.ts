@@ -3,6 +3,8 @@ import { defaultSchedulingRules } from '../../config/scheduling';
 
 /** A real deployment (Google credentials) needs both tokens. */
 const TOKENS = { INGEST_TOKEN: 'i'.repeat(16), ADMIN_TOKEN: 'a'.repeat(16) };
+/** ...and somewhere to send the resolution webhook. */
+const WEBHOOK = { RESOLUTION_WEBHOOK_URL: 'https://hooks.example.com/fix' };
 
 describe('loadConfig', () => {
   it('applies the documented defaults on an empty environment (sandbox mode)', () => {
@@ -19,12 +21,54 @@ describe('loadConfig', () => {
   });
 
   it('requires both tokens with Google credentials, naming the missing one; the sandbox leaves them optional', () => {
-    const live = { GOOGLE_CREDENTIALS_FILE: '/k.json' };
+    const live = { GOOGLE_CREDENTIALS_FILE: '/k.json', ...WEBHOOK };
     expect(() => loadConfig(live)).toThrow(/^invalid configuration: INGEST_TOKEN is required with GOOGLE_CREDENTIALS_FILE/);
     expect(() => loadConfig({ ...live, INGEST_TOKEN: TOKENS.INGEST_TOKEN })).toThrow(/^invalid configuration: ADMIN_TOKEN is required/);
     expect(loadConfig({ ...live, ...TOKENS })).toMatchObject({ ingestToken: TOKENS.INGEST_TOKEN, adminToken: TOKENS.ADMIN_TOKEN });
     expect(loadConfig({})).toMatchObject({ ingestToken: undefined, adminToken: undefined });
     expect(() => loadConfig({ ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN must be at least 16 characters/);
+  });
+
+  it('requires RESOLUTION_WEBHOOK_URL with Google credentials, before any connection is made', () => {
+    expect(() => loadConfig({ ...TOKENS, GOOGLE_CREDENTIALS_FILE: '/k.json' })).toThrow(
+      /^invalid configuration: RESOLUTION_WEBHOOK_URL is required with GOOGLE_CREDENTIALS_FILE$/,
+    );
+  });
+
+  it('refuses the in-memory sandbox under NODE_ENV=production, naming GOOGLE_CREDENTIALS_FILE', () => {
+    let error: unknown;
+    try {
+      loadConfig({ NODE_ENV: 'production' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe('GOOGLE_CREDENTIALS_FILE');
+    expect((error as Error).message).toBe(
+      'invalid configuration: GOOGLE_CREDENTIALS_FILE is required with NODE_ENV=production (without it the daemon runs the in-memory Google Calendar sandbox)',
+    );
+    expect(loadConfig({ NODE_ENV: 'production', ...TOKENS, ...WEBHOOK, GOOGLE_CREDENTIALS_FILE: '/k.json' }).google.mode).toBe('live');
+    expect(loadConfig({ NODE_ENV: 'development' }).google.mode).toBe('sandbox');
+  });
+
+  it('reports every configuration error at once, in one line', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', REDIS_URL: 'http://user:pw@x', LOG_LEVEL: 'loud', FLEET_URL: 'https://fleet.example.com', GOOGLE_CREDENTIALS_FILE: '/k.json' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const e = error as ConfigError;
+    expect(e.problems.map((p) => p.variable).sort()).toEqual(
+      ['ADMIN_TOKEN', 'FLEET_API_TOKEN', 'INGEST_TOKEN', 'LOG_LEVEL', 'PORT', 'REDIS_URL', 'RESOLUTION_WEBHOOK_URL'].sort(),
+    );
+    expect(e.message).not.toContain('\n');
+    expect(e.message).not.toContain('pw');
+    expect(e.message).toMatch(/^invalid configuration: /);
+    for (const p of e.problems) expect(e.message).toContain(`${p.variable} ${p.problem}`);
+    expect(e.message).toContain('PORT must be a port number');
+    expect(e.message).toContain('FLEET_API_TOKEN must be set together with the other Fleet variable');
   });
 
   it('reads the lifecycle settings: webhook URL, event filter, notice lead time, feed bound', () => {
@@ -47,11 +91,11 @@ describe('loadConfig', () => {
   });
 
   it('derives PUBLIC_URL from PORT and reads live Google settings', () => {
-    const c = loadConfig({ ...TOKENS, PORT: '9000', GOOGLE_CREDENTIALS_FILE: '/k.json', GOOGLE_API_URL: 'http://127.0.0.1:1234', REDIS_URL: 'redis://localhost:6380/3' });
+    const c = loadConfig({ ...TOKENS, ...WEBHOOK, PORT: '9000', GOOGLE_CREDENTIALS_FILE: '/k.json', GOOGLE_API_URL: 'http://127.0.0.1:1234', REDIS_URL: 'redis://localhost:6380/3' });
     expect(c.http.publicUrl).toBe('http://localhost:9000');
     expect(c.google).toEqual({ mode: 'live', credentialsFile: '/k.json', apiUrl: 'http://127.0.0.1:1234/', tokenUrl: 'https://oauth2.googleapis.com/token' });
     expect(c.redis).toEqual({ url: 'redis://localhost:6380/3', urlFromEnv: true, keyPrefix: '{mw}' });
-    expect(loadConfig({ ...TOKENS, GOOGLE_CREDENTIALS_FILE: '/k.json', REDIS_KEY_PREFIX: '{acme}' }).redis.keyPrefix).toBe('{acme}');
+    expect(loadConfig({ ...TOKENS, ...WEBHOOK, GOOGLE_CREDENTIALS_FILE: '/k.json', REDIS_KEY_PREFIX: '{acme}' }).redis.keyPrefix).toBe('{acme}');
     expect(loadConfig({ REDIS_KEY_PREFIX: '{demo}' }).redis.keyPrefix).toBe('{demo}');
   });
 
@@ -171,7 +215,7 @@ describe('loadConfig', () => {
   });
 
   it('turns push channels off only for the real Google API with a plain-HTTP PUBLIC_URL', () => {
-    const live = { ...TOKENS, GOOGLE_CREDENTIALS_FILE: '/k.json' };
+    const live = { ...TOKENS, ...WEBHOOK, GOOGLE_CREDENTIALS_FILE: '/k.json' };
     expect(pushPossible(loadConfig(live))).toBe(false); // http://localhost:8080
     expect(pushPossible(loadConfig({ ...live, PUBLIC_URL: 'https://mw.acme.com' }))).toBe(true);
     expect(pushPossible(loadConfig({ ...live, GOOGLE_API_URL: 'http://127.0.0.1:9999/' }))).toBe(true);

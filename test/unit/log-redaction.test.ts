@@ -97,6 +97,17 @@ describe('log redaction', () => {
     expect(records[4]).toMatchObject({ deep: { a: { b: { c: { d: { access_token: '[redacted]', tokenEndpoint: true } } } } } });
   });
 
+  it('never logs RESOLUTION_WEBHOOK_HEADERS, whatever the header is called', () => {
+    const apiKey = 'k9-receiver-key-0123456789';
+    const { text, records } = logged((l) => {
+      l.info({ config: { webhook: { extraHeaders: { 'x-tines-key': apiKey } } } }, 'config');
+      l.info({ env: { RESOLUTION_WEBHOOK_HEADERS: `X-Tines-Key: ${apiKey}` } }, 'env');
+      l.child({ extraHeaders: { 'x-tines-key': apiKey } }).info('child');
+    });
+    expect(text).not.toContain(apiKey);
+    expect(records[0]).toMatchObject({ config: { webhook: { extraHeaders: '[redacted]' } } });
+  });
+
   it('scrubs secrets out of messages, error messages, stacks, format arguments and child bindings', () => {
     const { text, records } = logged((l) => {
       l.error(new Error(`token request failed for Authorization: Bearer ${ACCESS_TOKEN}`));

@@ -33,4 +33,39 @@ describe('webhook configuration', () => {
   it('never prints the secret', () => {
     expect(() => loadConfig({ WEBHOOK_SECRET: 'whsec_c2hvcnQ=' })).toThrow('(got "<redacted>")');
   });
+
+  describe('RESOLUTION_WEBHOOK_HEADERS', () => {
+    it('accepts a JSON object or "Name: value" lines (real or written \\n newlines); names are lower-cased', () => {
+      const expected = { authorization: 'Bearer abc123def456', 'x-team': 'it ops' };
+      expect(loadConfig({ RESOLUTION_WEBHOOK_HEADERS: '{"Authorization":"Bearer abc123def456","X-Team":"it ops"}' }).webhook.extraHeaders).toEqual(expected);
+      expect(loadConfig({ RESOLUTION_WEBHOOK_HEADERS: 'Authorization: Bearer abc123def456\nX-Team: it ops' }).webhook.extraHeaders).toEqual(expected);
+      expect(loadConfig({ RESOLUTION_WEBHOOK_HEADERS: 'Authorization: Bearer abc123def456\\nX-Team: it ops' }).webhook.extraHeaders).toEqual(expected);
+      expect(loadConfig({ RESOLUTION_WEBHOOK_HEADERS: '' }).webhook.extraHeaders).toBeUndefined();
+    });
+
+    it.each([
+      ['{"Authorization": 5}', 'must have a string value'],
+      ['["Authorization"]', 'must be a JSON object'],
+      ['{not json', 'must be a JSON object'],
+      ['Authorization Bearer abc', 'without "Name: value"'],
+      ['Bad Name: x', 'invalid header name'],
+      ['Content-Type: text/plain', 'may not set Content-Type'],
+      ['webhook-signature: v1,forged', 'may not set webhook-signature'],
+      ['X-A: 1\nx-a: 2', 'names x-a twice'],
+      ['{"X-A":"line\\r\\nInjected: yes"}', 'invalid value'],
+      ['X-A:', 'invalid value'],
+    ])('%j stops the daemon naming the variable, never echoing the value', (value, problem) => {
+      let error: unknown;
+      try {
+        loadConfig({ RESOLUTION_WEBHOOK_HEADERS: value });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).variable).toBe('RESOLUTION_WEBHOOK_HEADERS');
+      expect((error as Error).message).toContain(`invalid configuration: RESOLUTION_WEBHOOK_HEADERS `);
+      expect((error as Error).message).toContain(problem);
+      expect((error as Error).message).toContain('(got "<redacted>")');
+    });
+  });
 });

@@ -27,6 +27,19 @@ describe('HttpResolutionSender (undici) against a real receiver', () => {
     expect(new Webhook(secret).verify(req.raw, req.headers as Record<string, string>)).toEqual(JSON.parse(body));
   });
 
+  it('sends RESOLUTION_WEBHOOK_HEADERS with every attempt, without replacing its own headers', async () => {
+    const sender = new HttpResolutionSender({ url: `${receiver.url}/hook`, secret, extraHeaders: { authorization: 'Bearer receiver-token-123', 'x-team': 'it' } });
+    expect(await sender.send({ id: 'msg_h7-1_b1_d1', body })).toEqual({ kind: 'answered', status: 200, retryAfter: undefined });
+    expect(await sender.send({ id: 'msg_h7-1_b1_d1', body })).toEqual({ kind: 'answered', status: 200, retryAfter: undefined });
+    expect(receiver.requests).toHaveLength(2);
+    for (const req of receiver.requests) {
+      expect(req.headers.authorization).toBe('Bearer receiver-token-123');
+      expect(req.headers['x-team']).toBe('it');
+      expect(req.headers['content-type']).toBe('application/json');
+      expect(new Webhook(secret).verify(req.raw, req.headers as Record<string, string>)).toEqual(JSON.parse(body));
+    }
+  });
+
   it('reports the status and Retry-After of a refusal', async () => {
     receiver.answer({ status: 503, headers: { 'retry-after': '3' } });
     const sender = new HttpResolutionSender({ url: receiver.url });
