@@ -10,6 +10,8 @@ import { Killer } from './support/killer';
 /** Owners in UTC: their 09:00 windows fire under the kills; each has a second host, queued, handed over at the fire. */
 const FIRE = range(100, 10);
 const SECOND = FIRE.map((h) => h + 100);
+/** Of those, an admin fires these now (POST …/fire-now) as soon as they are booked, whenever their window is. */
+const FIRE_NOW = FIRE.slice(5);
 /** Owners who drag their window an hour later (New York: Tuesday 09:00 is hours away). */
 const MOVE = range(300, 8);
 /** Owners who delete their window (rebooked on the next business day), twice. */
@@ -20,6 +22,8 @@ const RESOLVE = range(500, 6);
 const CANCEL = [...range(600, 6), SECOND[0], SECOND[1]];
 const ZONE: Record<string, string> = { 3: 'America/New_York', 4: 'America/Chicago', 5: 'America/Los_Angeles', 6: 'Asia/Tokyo' };
 const MIN_KILLS = 4;
+/** The owners and the admin keep acting until each has acted (or this long after the start, real ms). */
+const ACTIONS_UNTIL_MS = 65_000;
 
 const owner = (host: number) => `lc${host >= 200 && host < 300 ? host - 100 : host}@acme.com`;
 
@@ -76,7 +80,7 @@ describe('chaos: daemons SIGKILLed during transitions', () => {
     try {
       for (const h of [...MOVE, ...DELETE, ...RESOLVE, ...CANCEL.filter((h) => h >= 600)]) env.emulator.addUser(owner(h), { timeZone: ZONE[String(h)[0]] });
       const fireRealAt = Date.now() + env.msUntilFire();
-      killers.push(new Killer(env.daemons[0], { intervalMs: [1500, 3000], aimAt: [fireRealAt + 300] }).start());
+      // d2 dies again and again from the first ingest on; d1 joins once the first windows are booked; d3 is left alone.
       killers.push(new Killer(env.daemons[1], { intervalMs: [2500, 4500], aimAt: [fireRealAt + 1200] }).start());
 
       // Ingest under the kills: the first hosts, then the second hosts of the UTC owners (queued behind them).
@@ -85,16 +89,27 @@ describe('chaos: daemons SIGKILLed during transitions', () => {
         expect((await env.post('/v1/policy-events', first.slice(i, i + 10).map((h) => failing(h, owner(h))))).status).toBe(202);
       }
       expect((await env.post('/v1/policy-events', SECOND.map((h) => failing(h, owner(h))))).status).toBe(202);
+      // The owners' actions need booked windows: most first windows booked (or a while), then d1 is killed too.
+      await waitFor(async () => (await env.remediations()).filter((r) => r.status === 'booked').length >= first.length * 0.8, {
+        timeoutMs: 20_000,
+        intervalMs: 500,
+        what: 'most first windows booked',
+      }).catch(() => undefined);
+      const bookedMs = Date.now() - began;
+      killers.push(new Killer(env.daemons[0], { intervalMs: [1500, 3000], aimAt: [fireRealAt + 300] }).start());
 
       // The owners and the admin act while the daemons keep dying, until a few seconds after the windows fired.
       const moves = new Map<number, number>();
       const deletes = new Map<number, number>();
       const resolved = new Set<number>();
       const cancelled = new Set<number>();
+      const firedNow = new Set<number>();
       const midChaos: Violation[] = [];
       let snapshots = 0;
       let actions = 0;
-      for (let round = 0; env.now() < FIRE_AT + 8000; round++) {
+      const allActed = () =>
+        MOVE.every((h) => moves.has(h)) && DELETE.every((h) => deletes.has(h)) && RESOLVE.every((h) => resolved.has(h)) && CANCEL.every((h) => cancelled.has(h)) && FIRE_NOW.every((h) => firedNow.has(h));
+      for (let round = 0; env.now() < FIRE_AT + 8000 || (!allActed() && Date.now() - began < ACTIONS_UNTIL_MS); round++) {
         let all: RemediationView[];
         try {
           all = await env.remediations();
@@ -104,7 +119,7 @@ describe('chaos: daemons SIGKILLed during transitions', () => {
         const latest = (h: number) => all.filter((r) => r.host_id === h).sort((a, b) => b.created_at.localeCompare(a.created_at))[0];
         for (const h of MOVE) {
           const r = latest(h);
-          if (r?.status !== 'booked' || (moves.get(h) ?? 0) >= 2 || Math.random() < 0.5) continue;
+          if (r?.status !== 'booked' || (moves.get(h) ?? 0) >= 2 || Math.random() < 0.3) continue;
           const start = DateTime.fromISO(r.start as string).plus({ hours: 1 });
           try {
             env.emulator.patchEventAsOwner(owner(h), r.calendar_event_id as string, {
@@ -119,7 +134,7 @@ describe('chaos: daemons SIGKILLed during transitions', () => {
         }
         for (const h of DELETE) {
           const r = latest(h);
-          if (r?.status !== 'booked' || (deletes.get(h) ?? 0) >= 2 || Math.random() < 0.5) continue;
+          if (r?.status !== 'booked' || (deletes.get(h) ?? 0) >= 2 || Math.random() < 0.3) continue;
           const ours = env.emulator.events(owner(h)).some((e) => e.id === r.calendar_event_id);
           if (!ours) continue;
           env.emulator.deleteEventAsOwner(owner(h), r.calendar_event_id as string);
@@ -127,7 +142,7 @@ describe('chaos: daemons SIGKILLed during transitions', () => {
           actions++;
         }
         for (const h of RESOLVE) {
-          if (resolved.has(h) || latest(h)?.status !== 'booked' || Math.random() < 0.5) continue;
+          if (resolved.has(h) || latest(h)?.status !== 'booked' || Math.random() < 0.3) continue;
           const passing = { ...failing(h, owner(h)), type: 'policy_passing', occurred_at: new Date(env.now()).toISOString() };
           if ((await env.post('/v1/policy-events', [passing])).status === 202) {
             resolved.add(h);
@@ -136,10 +151,19 @@ describe('chaos: daemons SIGKILLed during transitions', () => {
         }
         for (const h of CANCEL) {
           const r = latest(h);
-          if (!r || cancelled.has(h) || !['booked', 'queued'].includes(r.status) || Math.random() < 0.5) continue;
+          if (!r || cancelled.has(h) || !['booked', 'queued'].includes(r.status) || Math.random() < 0.3) continue;
           const res = await env.post(`/v1/remediations/${r.id}/cancel`, { reason: 'chaos: host retired' });
           if (res.status === 200 || res.status === 409) {
             cancelled.add(h);
+            actions++;
+          }
+        }
+        for (const h of FIRE_NOW) {
+          const r = latest(h);
+          if (!r || firedNow.has(h) || r.status !== 'booked' || Math.random() < 0.3) continue;
+          const res = await env.post(`/v1/remediations/${r.id}/fire-now`, {});
+          if (res.status === 200 || res.status === 409) {
+            firedNow.add(h);
             actions++;
           }
         }
@@ -204,9 +228,15 @@ describe('chaos: daemons SIGKILLed during transitions', () => {
           killsWhileStarting: killers.reduce((n, k) => n + k.killsWhileStarting, 0),
           restartReadyMs: env.daemons.slice(0, 2).map((d) => d.readyMs),
           actions,
+          moved: moves.size,
+          deleted: deletes.size,
+          resolvedAsked: resolved.size,
+          cancelAsked: cancelled.size,
+          fireNowAsked: firedNow.size,
           snapshotsDuringChaos: snapshots,
           deliveries: env.recorder.deliveries.length,
           startedMs,
+          bookedMs,
           chaosEndedMs,
           settledMs,
           totalMs: Date.now() - began,
