@@ -1,0 +1,109 @@
+import { eventIdFor } from '../../src/domain/event-id';
+import type { RemediationView } from '../../src/domain/remediation';
+import { DaemonClient, TEST_TOKENS, policyEvent } from './daemon-client';
+import type { FakeFleetHost } from './fake-fleet';
+import type { DaemonHandle } from './use-daemon';
+
+/**
+ * Fixture builders shared by the end-to-end tests: owners in the Calendar emulator, failing hosts posted to the
+ * daemon, our events as a crashed attempt left them, Fleet hosts and Fleet's failing-policies webhook.
+ */
+
+type Policy = Parameters<typeof policyEvent>[2];
+type UserOptions = NonNullable<Parameters<DaemonHandle['env']['emulator']['addUser']>[1]>;
+
+/** The handle with a client on other tokens: for a daemon started with its own INGEST_TOKEN / ADMIN_TOKEN. */
+export function withTokens(t: DaemonHandle, tokens: { ingest?: string; admin?: string }): DaemonHandle {
+  let client: DaemonClient | undefined;
+  return {
+    get env() {
+      return t.env;
+    },
+    get daemon() {
+      return (client ??= new DaemonClient(t.env.url, { ...TEST_TOKENS, ...tokens }));
+    },
+  };
+}
+
+/** A calendar user of the emulator (an owner), in `timeZone` (UTC unless said); returns the address. */
+export function addOwner(t: DaemonHandle, email: string, timeZone = 'UTC', opts: Omit<UserOptions, 'timeZone'> = {}): string {
+  t.env.emulator.addUser(email, { timeZone, ...opts });
+  return email;
+}
+
+/** Posts one failing policy of host `hostId` owned by `owner` (who must already be a calendar user). */
+export async function postFailing(t: DaemonHandle, hostId: number, owner: string, policy?: Policy): Promise<void> {
+  const res = await t.daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: hostId, emails: [owner] }, policy));
+  if (res.status !== 202) throw new Error(`policy event for host ${hostId} answered ${res.status}: ${JSON.stringify(res.body)}`);
+}
+
+/** A new owner (UTC unless said) with one failing host; resolves once the host's window is booked. */
+export async function bookHost(t: DaemonHandle, hostId: number, owner: string, timeZone = 'UTC'): Promise<RemediationView> {
+  addOwner(t, owner, timeZone);
+  await postFailing(t, hostId, owner);
+  return t.daemon.waitForStatus(hostId, 'booked');
+}
+
+/** The host's newest remediation. */
+export async function latest(t: DaemonHandle, hostId: number): Promise<RemediationView> {
+  return (await t.daemon.remediations({ host_id: hostId }))[0];
+}
+
+/**
+ * Our event as an attempt that died before recording it left it in the owner's calendar: inserted under the id
+ * the daemon derives for `remediationId` and `bookingNumber`. Returns that id.
+ */
+export function orphanEvent(t: DaemonHandle, owner: string, remediationId: string, opts: { bookingNumber?: number; start?: string } = {}): string {
+  const id = eventIdFor(remediationId, opts.bookingNumber ?? 0);
+  const start = Date.parse(opts.start ?? '2026-11-24T09:00:00Z');
+  t.env.emulator.createEventAsOwner(owner, {
+    id,
+    summary: 'Scheduled maintenance',
+    start: { dateTime: new Date(start).toISOString().replace('.000Z', 'Z') },
+    end: { dateTime: new Date(start + 30 * 60_000).toISOString().replace('.000Z', 'Z') },
+  });
+  return id;
+}
+
+/** A host as Fleet's API knows it; `owners` is its device mapping (identity-provider emails unless said). */
+export function fleetHost(
+  id: number,
+  owners: Array<string | { email: string; source: string }>,
+  extra: Partial<Omit<FakeFleetHost, 'id' | 'device_mapping'>> = {},
+): FakeFleetHost {
+  return {
+    id,
+    hostname: `host-${id}`,
+    display_name: `Laptop ${id}`,
+    hardware_serial: `SN${id}`,
+    team_id: 1,
+    ...extra,
+    device_mapping: owners.map((o) => (typeof o === 'string' ? { email: o, source: 'identity_provider' } : o)),
+  };
+}
+
+/** The policy Fleet's webhook names unless said (all the fields a Fleet server sends). */
+export const FLEET_POLICY = {
+  id: 479,
+  name: 'macOS - OS version up to date',
+  query: 'SELECT 1 FROM os_version WHERE major >= 15;',
+  description: 'Old macOS versions have known security holes.',
+  author_id: 1,
+  author_name: 'Admin',
+  author_email: 'admin@acme.com',
+  resolution: 'We will install the latest macOS update.',
+  passing_host_count: 2000,
+  critical: true,
+};
+
+/** Fleet's failing-policies webhook body, as a Fleet server sends it, for these hosts. */
+export function fleetWebhook(
+  hosts: Array<Pick<FakeFleetHost, 'id' | 'hostname' | 'display_name'>>,
+  opts: { policy?: Record<string, unknown>; timestamp?: string } = {},
+) {
+  return {
+    timestamp: opts.timestamp ?? '2026-11-23T06:57:31.668954-05:00',
+    policy: { ...(opts.policy ?? FLEET_POLICY), failing_host_count: hosts.length },
+    hosts: hosts.map((h) => ({ id: h.id, hostname: h.hostname, display_name: h.display_name, url: `https://fleet.acme.com/hosts/${h.id}` })),
+  };
+}
