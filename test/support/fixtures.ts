@@ -31,10 +31,19 @@ export function addOwner(t: DaemonHandle, email: string, timeZone = 'UTC', opts:
   return email;
 }
 
-/** Posts one failing policy of host `hostId` owned by `owner` (who must already be a calendar user). */
-export async function postFailing(t: DaemonHandle, hostId: number, owner: string, policy?: Policy): Promise<void> {
-  const res = await t.daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: hostId, emails: [owner] }, policy));
-  if (res.status !== 202) throw new Error(`policy event for host ${hostId} answered ${res.status}: ${JSON.stringify(res.body)}`);
+async function postPolicyEvent(t: DaemonHandle, type: 'policy_failing' | 'policy_passing', hostId: number, owner: string, policy?: Policy): Promise<void> {
+  const res = await t.daemon.post('/v1/policy-events', policyEvent(type, { id: hostId, emails: [owner] }, policy));
+  if (res.status !== 202) throw new Error(`${type} for host ${hostId} answered ${res.status}: ${JSON.stringify(res.body)}`);
+}
+
+/** Posts one failing policy (policy 7 unless said) of host `hostId` owned by `owner`. */
+export function postFailing(t: DaemonHandle, hostId: number, owner: string, policy?: Policy): Promise<void> {
+  return postPolicyEvent(t, 'policy_failing', hostId, owner, policy);
+}
+
+/** Posts one passing policy (policy 7 unless said) of host `hostId` owned by `owner`. */
+export function postPassing(t: DaemonHandle, hostId: number, owner: string, policy?: Policy): Promise<void> {
+  return postPolicyEvent(t, 'policy_passing', hostId, owner, policy);
 }
 
 /** A new owner (UTC unless said) with one failing host; resolves once the host's window is booked. */
