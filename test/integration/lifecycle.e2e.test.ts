@@ -1,5 +1,5 @@
 import { policyEvent } from '../support/daemon-client';
-import { addOwner, postFailing, postPassing } from '../support/fixtures';
+import { addOwner, firstWebhookFor, postFailing, postPassing, webhooksFor } from '../support/fixtures';
 import { TestClock } from '../support/test-clock';
 import { useDaemon } from '../support/use-daemon';
 import { waitFor } from '../support/wait';
@@ -70,10 +70,7 @@ describe('remediation lifecycle: one host per owner, passing cancels, firing at 
     await postFailing(t, 321, owner);
     await t.daemon.waitForStatus(321, 'queued');
 
-    const delivery = await waitFor(() => t.env.webhook.requests.find((r) => (r.body as { host_id?: number })?.host_id === 320), {
-      timeoutMs: 8000,
-      what: 'resolution webhook',
-    });
+    const delivery = await firstWebhookFor(t, 320);
     const lateMs = delivery.at - clock.realTimeOf(start);
     expect(lateMs).toBeGreaterThanOrEqual(0);
     expect(lateMs).toBeLessThan(1000);
@@ -97,7 +94,7 @@ describe('remediation lifecycle: one host per owner, passing cancels, firing at 
     // The owner is free again: host 321 is booked (the 09:00 slot is taken by the fired window).
     const next = await t.daemon.waitForStatus(321, 'booked');
     expect(next.start).toBe('2026-11-24T09:30:00.000-06:00');
-    expect(t.env.webhook.requests.filter((r) => (r.body as { host_id?: number })?.host_id === 320)).toHaveLength(1);
+    expect(webhooksFor(t, 320)).toHaveLength(1);
     console.log(`firing lateness: ${lateMs} ms`);
   });
 
@@ -137,10 +134,7 @@ describe('remediation lifecycle: one host per owner, passing cancels, firing at 
     await postFailing(t, 325, owner);
     await t.daemon.waitForStatus(325, 'booked');
     t.env.emulator.injectFault({ method: 'events.get', owner, status: 200, delayMs: 5000 });
-    const delivery = await waitFor(() => t.env.webhook.requests.find((r) => (r.body as { host_id?: number })?.host_id === 325), {
-      timeoutMs: 8000,
-      what: 'resolution webhook',
-    });
+    const delivery = await firstWebhookFor(t, 325);
     const lateMs = delivery.at - clock.realTimeOf(start);
     expect(lateMs).toBeGreaterThanOrEqual(0);
     expect(lateMs).toBeLessThan(1000);

@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { addOwner, bookHost, postFailing } from '../support/fixtures';
+import { addOwner, bookHost, firstWebhookFor, postFailing, webhooksFor } from '../support/fixtures';
 import { calendarSettled, fireJobsEnded } from '../support/settled';
 import { TestClock } from '../support/test-clock';
 import { useDaemon, type DaemonHandle } from '../support/use-daemon';
@@ -219,15 +219,12 @@ describe('a window moved later fires once, at its final time', () => {
       end: { dateTime: new Date(newStart + 30 * 60_000).toISOString() },
     });
     await waitFor(async () => Date.parse((await t.daemon.remediations({ host_id: 450 }))[0].start ?? '') === newStart, { what: 'move followed' });
-    const delivery = await waitFor(() => t.env.webhook.requests.find((q) => (q.body as { host_id?: number }).host_id === 450), {
-      timeoutMs: 10_000,
-      what: 'webhook',
-    });
+    const delivery = await firstWebhookFor(t, 450, 10_000);
     expect(delivery.at).toBeGreaterThanOrEqual(clock.realTimeOf(newStart));
     await t.daemon.waitForStatus(450, 'fired');
     // Both fire jobs (the original start's, which finds the window moved, and the new one's) have run.
     await fireJobsEnded(t.env, `fire-${r.id}-`);
-    expect(t.env.webhook.requests.filter((q) => (q.body as { host_id?: number }).host_id === 450)).toHaveLength(1);
+    expect(webhooksFor(t, 450)).toHaveLength(1);
   });
 });
 

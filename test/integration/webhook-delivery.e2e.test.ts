@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { DaemonClient, TEST_TOKENS } from '../support/daemon-client';
-import { addOwner, bookHost, latest, postFailing, withTokens } from '../support/fixtures';
+import { addOwner, bookHost, latest, postFailing, webhooksFor, withTokens } from '../support/fixtures';
 import { ScriptedReceiver, type ReceivedRequest } from '../support/scripted-receiver';
 import { fireJobsEnded } from '../support/settled';
 import { startTestEnv, type TestEnv } from '../support/test-app';
@@ -301,7 +301,7 @@ describe('a window whose job fails for good', () => {
     const accepted = await t.daemon.post(`/v1/remediations/${booked.id}/redeliver`, {});
     expect(accepted.status).toBe(202);
     await t.daemon.waitForStatus(571, 'fired');
-    const sent = t.env.webhook.requests.filter((r) => (r.body as { host_id?: number })?.host_id === 571);
+    const sent = webhooksFor(t, 571);
     expect(sent).toHaveLength(1);
     expect(sent[0].headers['webhook-id']).toBe(failed.delivery?.webhook_id.replace(/_d1$/, '_d2'));
   });

@@ -2,7 +2,9 @@ import { eventIdFor } from '../../src/domain/event-id';
 import type { RemediationView } from '../../src/domain/remediation';
 import { DaemonClient, TEST_TOKENS, policyEvent } from './daemon-client';
 import type { FakeFleetHost } from './fake-fleet';
+import type { RecordedRequest } from './http-recorder';
 import type { DaemonHandle } from './use-daemon';
+import { waitFor } from './wait';
 
 /**
  * Fixture builders shared by the end-to-end tests: owners in the Calendar emulator, failing hosts posted to the
@@ -56,6 +58,16 @@ export async function bookHost(t: DaemonHandle, hostId: number, owner: string, t
 /** The host's newest remediation. */
 export async function latest(t: DaemonHandle, hostId: number): Promise<RemediationView> {
   return (await t.daemon.remediations({ host_id: hostId }))[0];
+}
+
+/** The webhooks the env's recording receiver got for this host (a body naming its host_id). */
+export function webhooksFor(t: DaemonHandle, hostId: number): RecordedRequest[] {
+  return t.env.webhook.requests.filter((r) => (r.body as { host_id?: number } | null)?.host_id === hostId);
+}
+
+/** Waits for the first webhook the env's recording receiver gets for this host. */
+export function firstWebhookFor(t: DaemonHandle, hostId: number, timeoutMs = 8000): Promise<RecordedRequest> {
+  return waitFor(() => webhooksFor(t, hostId)[0], { timeoutMs, what: `the resolution webhook of host ${hostId}` });
 }
 
 /**
