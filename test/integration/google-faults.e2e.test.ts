@@ -7,9 +7,10 @@
 import { OWNED_BY_PROPERTY } from '../../src/domain/event-id';
 import type { RemediationView } from '../../src/domain/remediation';
 import { CalendarEmulator, type EmulatorCall, type EmulatorMethod } from '../../src/sandbox/calendar-emulator';
-import { DaemonClient, policyEvent } from '../support/daemon-client';
-import { startTestEnv, type TestEnv } from '../support/test-app';
+import { policyEvent } from '../support/daemon-client';
+import { addOwner } from '../support/fixtures';
 import { TestClock } from '../support/test-clock';
+import { useDaemon } from '../support/use-daemon';
 import { waitFor } from '../support/wait';
 
 // Monday 23 November 2026, 12:00 UTC: "next Tuesday" is the 24th in every zone used here.
@@ -35,19 +36,13 @@ describe('Google faults (daemon + Redis + Calendar emulator injecting faults)', 
   const clock = new TestClock(MONDAY_NOON);
   // No auto-created users: an address the domain does not know is refused at the token endpoint (invalid_grant).
   const emulator = new CalendarEmulator({ now: () => clock.now(), domain: DOMAIN, autoCreateUsers: false });
-  let env: TestEnv;
-  let daemon: DaemonClient;
   let nextHostId = 1000;
-
-  beforeAll(async () => {
+  // Calendar first (afterAll hooks run in order): its pushes (retried on the daemon's 503-while-closing) would hold
+  // the HTTP server open. The daemon does not close an emulator it was given.
+  afterAll(() => emulator.close());
+  const t = useDaemon(async () => {
     await emulator.listen(0);
-    env = await startTestEnv({ label: 'google-faults', clock, emulator });
-    daemon = new DaemonClient(env.url);
-  });
-  afterAll(async () => {
-    // Calendar first: its pushes (retried on the daemon's 503-while-closing) would hold the HTTP server open.
-    await emulator.close();
-    await env.stop();
+    return { label: 'google-faults', clock, emulator };
   });
   beforeEach(() => {
     clock.set(MONDAY_NOON);
@@ -56,15 +51,13 @@ describe('Google faults (daemon + Redis + Calendar emulator injecting faults)', 
 
   function addOwners(label: string, count: number): string[] {
     return Array.from({ length: count }, (_, i) => {
-      const email = `${label}${i}@${DOMAIN}`;
-      emulator.addUser(email, { timeZone: ZONES[i % ZONES.length] });
-      return email;
+      return addOwner(t, `${label}${i}@${DOMAIN}`, ZONES[i % ZONES.length]);
     });
   }
 
   async function post(owners: string[]): Promise<Map<string, number>> {
     const hosts = new Map(owners.map((email) => [email, nextHostId++]));
-    const res = await daemon.post(
+    const res = await t.daemon.post(
       '/v1/policy-events',
       owners.map((email) => policyEvent('policy_failing', { id: hosts.get(email) as number, emails: [email] })),
     );
@@ -74,7 +67,7 @@ describe('Google faults (daemon + Redis + Calendar emulator injecting faults)', 
 
   async function remediationsOf(owners: string[]): Promise<RemediationView[]> {
     const wanted = new Set(owners);
-    return (await daemon.remediations({ limit: 1000 })).filter((r) => r.email !== null && wanted.has(r.email));
+    return (await t.daemon.remediations({ limit: 1000 })).filter((r) => r.email !== null && wanted.has(r.email));
   }
 
   /**
@@ -91,7 +84,7 @@ describe('Google faults (daemon + Redis + Calendar emulator injecting faults)', 
         if (retrying.length > 0) {
           for (const r of retrying) deferred.add(r.id);
           clock.advance(30 * 60_000);
-          await env.probe.queues.requestBooking();
+          await t.env.probe.queues.requestBooking();
         }
         return null;
       },

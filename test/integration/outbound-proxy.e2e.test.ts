@@ -1,8 +1,8 @@
-import { DaemonClient } from '../support/daemon-client';
 import { FakeFleet } from '../support/fake-fleet';
+import { addOwner, fleetHost, fleetWebhook } from '../support/fixtures';
 import { ForwardProxy } from '../support/forward-proxy';
-import { startTestEnv, type TestEnv } from '../support/test-app';
 import { TestClock } from '../support/test-clock';
+import { useDaemon } from '../support/use-daemon';
 import { waitFor } from '../support/wait';
 
 // A UTC owner, three seconds before Tuesday 09:00: booked at 09:00, fired three seconds later.
@@ -11,13 +11,10 @@ const START = '2026-11-24T09:00:00.000+00:00';
 describe('outbound requests through the operator’s proxy (HTTP_PROXY, NO_PROXY)', () => {
   const proxy = new ForwardProxy({ user: 'svc-mw', password: 'p@ss word' });
   const fleet = new FakeFleet();
-  let env: TestEnv;
-  let daemon: DaemonClient;
-
-  beforeAll(async () => {
+  const t = useDaemon(async () => {
     await proxy.start();
     await fleet.start();
-    env = await startTestEnv({
+    return {
       label: 'proxy',
       clock: new TestClock(Date.parse(START) - 3000),
       env: {
@@ -28,35 +25,35 @@ describe('outbound requests through the operator’s proxy (HTTP_PROXY, NO_PROXY
         FLEET_API_TOKEN: fleet.apiToken,
         GOOGLE_DOMAIN: 'acme.com',
       },
-    });
-    daemon = new DaemonClient(env.url);
+    };
   });
   afterAll(async () => {
-    await env.stop();
     await fleet.close();
     await proxy.close();
   });
 
   it('books through the proxy (token, settings, freeBusy, insert), fires the webhook through it, skips NO_PROXY hosts', async () => {
-    const owner = 'proxied@acme.com';
-    env.emulator.addUser(owner, { timeZone: 'UTC' });
-    fleet.hosts.set(601, { id: 601, hostname: 'p601', display_name: 'Proxied Mac', hardware_serial: 'SN601', team_id: 1, device_mapping: [{ email: owner, source: 'identity_provider' }] });
-    const res = await daemon.post('/v1/fleet/failing-policies', {
-      timestamp: '2026-11-24T08:59:00Z',
-      policy: { id: 9, name: 'Disk encryption', description: 'Why', resolution: 'What', query: 'SELECT 1;', critical: false },
-      hosts: [{ id: 601, hostname: 'p601', display_name: 'Proxied Mac', url: 'https://fleet.acme.com/hosts/601' }],
-    });
+    const owner = addOwner(t, 'proxied@acme.com');
+    const host = fleetHost(601, [owner], { hostname: 'p601', display_name: 'Proxied Mac' });
+    fleet.hosts.set(host.id, host);
+    const res = await t.daemon.post(
+      '/v1/fleet/failing-policies',
+      fleetWebhook([host], {
+        timestamp: '2026-11-24T08:59:00Z',
+        policy: { id: 9, name: 'Disk encryption', description: 'Why', resolution: 'What', query: 'SELECT 1;', critical: false },
+      }),
+    );
     expect(res.status).toBe(202);
-    const booked = await daemon.waitForStatus(601, 'booked');
+    const booked = await t.daemon.waitForStatus(601, 'booked');
     expect(booked.start).toBe(START);
-    await daemon.waitForStatus(601, 'fired', 10_000);
-    await waitFor(() => env.webhook.requests.length === 1, { what: 'resolution webhook' });
+    await t.daemon.waitForStatus(601, 'fired', 10_000);
+    await waitFor(() => t.env.webhook.requests.length === 1, { what: 'resolution webhook' });
 
-    const google = new URL(env.emulator.baseUrl).host;
-    const webhook = new URL(env.webhook.url).host;
+    const google = new URL(t.env.emulator.baseUrl).host;
+    const webhook = new URL(t.env.webhook.url).host;
     expect(proxy.targets()).toEqual(new Set([google, webhook]));
     // Every Google call, the token request included, came in on a connection the proxy opened.
-    const calls = env.emulator.calls.filter((c) => c.owner === owner);
+    const calls = t.env.emulator.calls.filter((c) => c.owner === owner);
     expect(calls.map((c) => c.method)).toEqual(expect.arrayContaining(['token', 'settings.get', 'freebusy.query', 'events.insert']));
     for (const call of calls) expect({ method: call.method, viaProxy: proxy.upstreamPorts.has(call.peerPort ?? -1) }).toEqual({ method: call.method, viaProxy: true });
     // With the credentials from the proxy URL.
