@@ -266,6 +266,10 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
       });
     }
   }
+  // One token for both roles would undo the split: a producer could cancel windows and read owners' emails.
+  if (set('ADMIN_TOKEN') && env.ADMIN_TOKEN?.trim() === env.INGEST_TOKEN?.trim()) {
+    problems.push({ variable: 'ADMIN_TOKEN', problem: 'must differ from INGEST_TOKEN (producers must not get admin rights)' });
+  }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
   const port = e.PORT;

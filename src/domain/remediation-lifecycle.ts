@@ -267,8 +267,9 @@ function handOver(r: Remediation, ctx: LifecycleContext): Decision {
 /** The owner's calendar cannot be used: unassigned, the owner freed (their other hosts meet the same error). */
 function loseOwner(r: Remediation, reason: string, ctx: LifecycleContext): Decision {
   if (r.status !== 'pending') return refuse(r, 'only a pending booking loses its owner');
-  const next = { ...r, status: 'unassigned' as const, reason, updatedAt: iso(ctx.now) };
-  const event = statusEvent('remediation.unassigned', 'system', 'pending', 'unassigned', { reason });
+  // Ownerless again: guarded by its host's lock from now on, like any unassigned remediation.
+  const next = { ...r, email: null, status: 'unassigned' as const, reason, updatedAt: iso(ctx.now) };
+  const event = statusEvent('remediation.unassigned', 'system', 'pending', 'unassigned', { reason, previous_owner: r.email });
   return transition(r, next, [event], { pending: false, waiting: false, activeForOwner: false });
 }
 

@@ -159,7 +159,7 @@ export class GoogleCalendarGateway implements CalendarGateway {
     }
   }
 
-  async patchEvent(owner: string, eventId: string, patch: EventPatch): Promise<CalendarEvent> {
+  async patchEvent(owner: string, eventId: string, patch: EventPatch, limits?: CallLimits): Promise<CalendarEvent> {
     const requestBody: calendar_v3.Schema$Event = {};
     if (patch.start !== undefined) requestBody.start = { dateTime: patch.start, timeZone: patch.timeZone };
     if (patch.end !== undefined) requestBody.end = { dateTime: patch.end, timeZone: patch.timeZone };
@@ -169,6 +169,7 @@ export class GoogleCalendarGateway implements CalendarGateway {
     if (patch.privateProperties !== undefined) requestBody.extendedProperties = { private: patch.privateProperties };
     const patched = await this.call(owner, 'events.patch', (p, o) =>
       this.api.events.patch({ ...p, calendarId: PRIMARY, eventId, sendUpdates: 'none', requestBody }, o),
+      limits,
     );
     return toCalendarEvent(patched);
   }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { LIFECYCLE_EVENT_TYPES } from '../domain/lifecycle-event';
+import { invalidInput } from './errors';
 import type { HttpDeps } from './http-deps';
 import { errors, jsonSchema, lifecycleEventSchema } from './openapi';
 import { limitParam, parseOr400, positiveIntParam, strictQuery } from './query-schema';
@@ -30,6 +31,9 @@ export function eventRoutes(app: FastifyInstance, deps: HttpDeps): void {
   };
   app.get('/v1/events', { config: { auth: 'admin' }, schema }, async (req) => {
     const q = parseOr400(feedQuery, req.query, '(query)');
+    if (q.after && (await deps.store.feedPosition(q.after)) === 'ahead') {
+      throw invalidInput('after', 'is past the newest event: not a cursor this API returned');
+    }
     const page = await deps.store.readFeed({ after: q.after, type: q.type, hostId: q.host_id, email: q.email, limit: q.limit ?? 100 });
     return { events: page.events, next: page.next ?? q.after ?? null };
   });

@@ -11,7 +11,7 @@ import type { Tokens } from './auth';
 export interface HttpDeps {
   logger: Logger;
   /** Reads: remediations, their history, the event feed. */
-  store: Pick<RemediationRepository, 'get' | 'list' | 'history' | 'readFeed'>;
+  store: Pick<RemediationRepository, 'get' | 'list' | 'history' | 'readFeed' | 'feedPosition'>;
   clock: { now(): number };
   tokens: Tokens;
   enqueue(events: PolicyEvent[]): Promise<void>;

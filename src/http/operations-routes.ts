@@ -9,7 +9,8 @@ export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 
 /**
  * `GET /metrics` (Prometheus text; no identifiers in it, open like /readyz) and the BullMQ queues in bull-board at
- * `/admin/queues` (admin token: Bearer, or HTTP Basic with the token as password from a browser).
+ * `/admin/queues` (admin token: Bearer, or HTTP Basic with the token as password from a browser). The dashboard is
+ * read-only: a job removed or promoted by hand would change a remediation with no lifecycle event to say so.
  */
 export async function operationsRoutes(app: FastifyInstance, deps: HttpDeps): Promise<void> {
   app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (text format)' } }, async (_req, reply) => {
@@ -20,7 +21,7 @@ export async function operationsRoutes(app: FastifyInstance, deps: HttpDeps): Pr
   if (deps.queues && deps.queues.length > 0) {
     const serverAdapter = new FastifyAdapter();
     serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
-    createBullBoard({ queues: deps.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: false })), serverAdapter });
+    createBullBoard({ queues: deps.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: true })), serverAdapter });
     await app.register(async (scope) => {
       scope.addHook('onRequest', requireToken('admin', deps.tokens));
       await scope.register(serverAdapter.registerPlugin(), { prefix: QUEUE_DASHBOARD_PATH });

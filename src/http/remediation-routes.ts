@@ -84,7 +84,7 @@ export function remediationRoutes(app: FastifyInstance, deps: HttpDeps): void {
         policyId: q.policy_id,
         from,
         to,
-        limit: q.limit ?? 100,
+        limit: q.limit ?? 1000,
         cursor: q.cursor,
       });
       return { remediations: page.remediations.map(toView), next: page.next };
@@ -177,8 +177,9 @@ async function adminAction(
   try {
     result = await run(deps.admin);
   } catch (err) {
+    // The details (a lock timeout, the calendar's own error) go to the log, not to the client.
     deps.logger.error({ remediation: id, action, err: (err as Error).message }, 'admin action failed');
-    throw unavailable(`${action} (${(err as Error).message})`);
+    throw unavailable(`${action} of ${id}`);
   }
   if (result.kind === 'not_found') throw notFound(`no remediation ${id}`);
   if (result.kind === 'conflict') throw invalidState(`remediation ${id} is ${result.status ?? 'in another state'}: ${result.reason}`);

@@ -193,8 +193,12 @@ export class BullmqScheduler implements JobScheduler {
     if (!r.start || minutesBefore <= 0) return;
     const req: WindowNotice = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start, minutesBefore };
     const startMs = Date.parse(r.start);
+    const jobId = `upcoming-${r.id}-${r.bookingNumber}-${startMs}`;
+    // A window moved away and back to this start: its old notice job has ended and would swallow the new one.
+    const previous = await this.lifecycle.getJob(jobId);
+    if (previous && ((await previous.isCompleted()) || (await previous.isFailed()))) await previous.remove();
     await this.lifecycle.add('upcoming', req, {
-      jobId: `upcoming-${r.id}-${r.bookingNumber}-${startMs}`,
+      jobId,
       delay: Math.max(0, startMs - minutesBefore * 60_000 - this.clock.now()),
       removeOnComplete: { age: 7 * 24 * 3600 },
       removeOnFail: { age: 7 * 24 * 3600 },

@@ -88,7 +88,8 @@ export interface CalendarGateway {
   insertEvent(owner: string, event: NewCalendarEvent): Promise<CalendarEvent>;
   /** Returns the event (possibly with status "cancelled"), or null if Google does not know it at all. */
   getEvent(owner: string, eventId: string, limits?: CallLimits): Promise<CalendarEvent | null>;
-  patchEvent(owner: string, eventId: string, patch: EventPatch): Promise<CalendarEvent>;
+  /** With `limits`: one attempt within that time (for calls made while a lock is held). */
+  patchEvent(owner: string, eventId: string, patch: EventPatch, limits?: CallLimits): Promise<CalendarEvent>;
   /** Deletes the event; an already deleted (410) or unknown (404) event is not an error. */
   deleteEvent(owner: string, eventId: string): Promise<void>;
   /**

@@ -5,6 +5,9 @@ import type { ServiceDeps } from './ports';
 import type { RemediationService } from './remediation-service';
 import type { TransitionRunner } from './transition-runner';
 
+/** The reschedule's calendar patch runs under the owner's lock (30 s TTL): one attempt, bounded well below it. */
+const PATCH_UNDER_LOCK_MS = 10_000;
+
 /** An admin action's outcome: the remediation as it is now, or why not. */
 export type AdminResult =
   | { kind: 'ok'; remediation: Remediation; calendar?: 'removed' | 'ended' | 'moved' | 'none' }
@@ -86,7 +89,8 @@ export class AdminService {
         before: async (t) => {
           const r = t.remediation;
           if (r.email && r.calendarEventId && r.start && r.end) {
-            await calendar.patchEvent(r.email, r.calendarEventId, { start: r.start, end: r.end, timeZone: r.timeZone });
+            // One bounded attempt: the owner's lock (30 s) is held while it runs.
+            await calendar.patchEvent(r.email, r.calendarEventId, { start: r.start, end: r.end, timeZone: r.timeZone }, { timeoutMs: PATCH_UNDER_LOCK_MS });
           }
           await scheduler.scheduleFire(r);
           await scheduler.scheduleUpcoming(r, settings.notifyBeforeMinutes);

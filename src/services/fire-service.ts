@@ -12,6 +12,8 @@ import type { TransitionRunner } from './transition-runner';
  */
 export const FIRE_LOOK_AHEAD_MS = 1000;
 const PRE_FIRE_CHECK_MS = 600;
+/** A firing remediation without a live delivery job this long after its start is stranded (see recoverStranded). */
+const STRANDED_AFTER_MS = 30_000;
 /** A job this much ahead of its window (a clock change) goes back to wait rather than hold a worker. */
 const MAX_EARLY_MS = 5000;
 
@@ -89,11 +91,20 @@ export class FireService {
    * redelivery. Returns how many.
    */
   async recoverStranded(): Promise<number> {
-    const { store, scheduler } = this.deps;
+    const { store, scheduler, clock, logger } = this.deps;
     let recovered = 0;
     for (const r of await store.allFiring()) {
+      // Just started: its job may be added a moment after the start was stored (an admin's fire-now).
+      if (clock.now() - Date.parse(r.firedAt ?? r.updatedAt) < STRANDED_AFTER_MS) continue;
       if (await scheduler.deliveryJobLive(r)) continue;
       const ref = { remediationId: r.id, deliveryNumber: r.delivery?.number ?? 1 };
+      if (r.delivery && r.delivery.attempts === 0) {
+        // Never attempted (its job was never added: a daemon died right after the start): deliver it now.
+        await scheduler.enqueueDelivery(ref);
+        logger.warn({ remediation: r.id, webhookId: r.delivery.webhookId }, 'firing remediation had no delivery job: delivering it now');
+        recovered++;
+        continue;
+      }
       if (await this.delivery.giveUp(ref, 'its delivery job ended without finishing it (see the daemon logs)')) recovered++;
     }
     return recovered;

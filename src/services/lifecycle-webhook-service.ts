@@ -77,6 +77,13 @@ export class LifecycleWebhookService {
     const { store } = this.deps;
     return store.withOwnerLock('lifecycle-dispatch', async () => {
       let queued = 0;
+      const start = await this.cursor.cursor();
+      if (start && (await store.feedPosition(start)) === 'trimmed') {
+        this.deps.logger.error(
+          { cursor: start },
+          'lifecycle webhooks lost: the event feed was trimmed past the dispatcher’s place (raise EVENT_FEED_MAX_LENGTH)',
+        );
+      }
       for (;;) {
         const after = (await this.cursor.cursor()) ?? undefined;
         const page = await store.readFeed({ after, limit: DISPATCH_BATCH });

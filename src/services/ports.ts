@@ -29,6 +29,8 @@ export interface RemediationRepository {
   readFeed(q: FeedQuery): Promise<{ events: LifecycleEvent[]; next: string | null }>;
   /** The cursor of the newest event in the feed (null: empty). */
   feedHead(): Promise<string | null>;
+  /** Where a cursor stands: within the feed, older than what is kept (trimmed), or past the newest event. */
+  feedPosition(cursor: string): Promise<'within' | 'trimmed' | 'ahead'>;
   list(filter: ListFilter): Promise<{ remediations: Remediation[]; next: string | null }>;
   bookedUntil(until: number): Promise<Remediation[]>;
   allBooked(): Promise<Remediation[]>;

@@ -39,18 +39,26 @@ export type HappeningFor = Happening | ((current: Remediation) => Happening | nu
 export class TransitionRunner {
   constructor(private readonly deps: ServiceDeps) {}
 
-  /** Applies a happening to remediation `id` under its owner's lock. */
+  /**
+   * Applies a happening to remediation `id` under the lock that guards it (its owner's, or its host's while it has
+   * none). If that lock changed between the read and taking it (the owner was assigned or lost meanwhile), the lock
+   * is released and the right one taken: never two remediation locks held at once.
+   */
   async apply(id: string, happening: HappeningFor, opts: ApplyOptions = {}): Promise<Applied> {
     const { store } = this.deps;
-    const seen = await store.get(id);
-    if (!seen) return { kind: 'skipped', current: null };
-    return store.withOwnerLock(lockNameFor(seen), async () => {
-      const current = await store.get(id);
-      if (!current) return { kind: 'skipped', current: null } as const;
-      // The owner changed between the read and the lock (assigned meanwhile): the right lock is another one.
-      if (lockNameFor(current) !== lockNameFor(seen)) return this.apply(id, happening, opts);
-      return this.applyLocked(current, happening, opts);
-    });
+    for (let tries = 0; ; tries++) {
+      const seen = await store.get(id);
+      if (!seen) return { kind: 'skipped', current: null };
+      const lock = lockNameFor(seen);
+      const outcome = await store.withOwnerLock(lock, async () => {
+        const current = await store.get(id);
+        if (!current) return { kind: 'skipped', current: null } as const;
+        if (lockNameFor(current) !== lock) return 'relock' as const;
+        return this.applyLocked(current, happening, opts);
+      });
+      if (outcome !== 'relock') return outcome;
+      if (tries >= 5) throw new Error(`remediation ${id} kept changing hands while being updated`);
+    }
   }
 
   /** Applies a happening to `current` (null: a new remediation); the caller holds the lock that guards it. */
@@ -68,15 +76,23 @@ export class TransitionRunner {
     if (decision.unchanged) return { kind: 'unchanged', current: decision.remediation };
     if (opts.before) await opts.before(decision, current);
     const writes: StateWrite[] = [
-      { remediation: decision.remediation, index: { ...decision.index }, events: decision.events, previousStatus: current?.status ?? null },
+      {
+        remediation: decision.remediation,
+        index: { ...decision.index },
+        events: decision.events,
+        previousStatus: current?.status ?? null,
+        owner: current?.email ?? undefined,
+      },
     ];
     let handedOver: Remediation | null = null;
-    const email = decision.remediation.email;
-    if (email && decision.index.activeForOwner === false) {
-      // Only the owner's actual active remediation frees them (a stale pointer is not ours to clear).
-      if ((await store.activeForOwner(email)) !== decision.remediation.id) delete writes[0].index!.activeForOwner;
+    const ownerOf = decision.remediation.email ?? current?.email ?? null;
+    if (ownerOf && decision.index.activeForOwner === false) {
+      // Only the owner's actual active remediation frees them: a pointer naming another one is not ours to clear.
+      // A missing pointer (older data) still lets the queue move on.
+      const active = await store.activeForOwner(ownerOf);
+      if (active !== null && active !== decision.remediation.id) delete writes[0].index!.activeForOwner;
       else if (decision.releasesOwner) {
-        const next = await this.nextWaiting(email, now);
+        const next = await this.nextWaiting(ownerOf, now);
         if (next) {
           writes.push(next.write);
           handedOver = next.write.remediation;

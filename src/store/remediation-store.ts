@@ -32,6 +32,8 @@ export const DEFAULT_FEED_MAX_LENGTH = 100_000;
 /** One remediation's new state, its pointer changes and the events its transition produced. */
 export interface StateWrite {
   remediation: Remediation;
+  /** The owner whose pointers the index changes are about, when the new state names none (an owner lost). */
+  owner?: string;
   /** The status before this change (null: new): keeps the per-status counts true. */
   previousStatus?: RemediationStatus | null;
   index?: IndexChanges;
@@ -46,6 +48,14 @@ export interface FeedQuery {
   email?: string;
   /** Most entries read in one call (default: 10 × limit, at least 1000). */
   scan?: number;
+}
+
+/** Orders Redis stream ids ("ms-seq"). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt);
+  const [bm, bs] = b.split('-').map(BigInt);
+  if (am !== bm) return am < bm ? -1 : 1;
+  return as === bs ? 0 : as < bs ? -1 : 1;
 }
 
 function matchesFeed(e: LifecycleEvent, q: FeedQuery): boolean {
@@ -138,7 +148,7 @@ export class RemediationStore implements RemediationRepository {
     const m = this.redis.multi();
     const stored: LifecycleEvent[] = [];
     for (const w of writes) {
-      this.queueSave(m, w.remediation, w.index ?? {});
+      this.queueSave(m, w.remediation, w.index ?? {}, w.owner);
       if (w.previousStatus !== undefined && w.previousStatus !== w.remediation.status) {
         if (w.previousStatus) m.hincrby(this.key('status-counts'), w.previousStatus, -1);
         m.hincrby(this.key('status-counts'), w.remediation.status, 1);
@@ -216,13 +226,23 @@ export class RemediationStore implements RemediationRepository {
     return { events, next: cursor };
   }
 
+  async feedPosition(cursor: string): Promise<'within' | 'trimmed' | 'ahead'> {
+    const head = await this.feedHead();
+    if (head !== null && compareStreamIds(cursor, head) > 0) return 'ahead';
+    const [first] = (await this.redis.xrange(this.key('events'), '-', '+', 'COUNT', 1)) as Array<[string, string[]]>;
+    // Older than the oldest kept: the events between it and the oldest were trimmed away.
+    if (first && cursor !== '0-0' && compareStreamIds(cursor, first[0]) < 0) return 'trimmed';
+    return 'within';
+  }
+
   /** The cursor of the newest feed entry (null: empty), e.g. to start a consumer at "now". */
   async feedHead(): Promise<string | null> {
     const [last] = (await this.redis.xrevrange(this.key('events'), '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
     return last ? last[0] : null;
   }
 
-  private queueSave(m: ChainableCommander, r: Remediation, changes: IndexChanges): void {
+  private queueSave(m: ChainableCommander, r: Remediation, changes: IndexChanges, formerOwner?: string): void {
+    const owner = r.email ?? formerOwner;
     m.set(this.key('rem', r.id), JSON.stringify(r));
     m.zadd(this.key('rems'), Date.parse(r.createdAt), r.id);
     m.sadd(this.key('host', r.host.id, 'rems'), r.id);
@@ -233,10 +253,10 @@ export class RemediationStore implements RemediationRepository {
     else m.zrem(this.key('firing'), r.id);
     if (changes.openForHost === true) m.set(this.key('host', r.host.id, 'open'), r.id);
     if (changes.openForHost === false) m.del(this.key('host', r.host.id, 'open'));
-    if (r.email && changes.activeForOwner === true) m.set(this.key('owner', r.email, 'active'), r.id);
-    if (r.email && changes.activeForOwner === false) m.del(this.key('owner', r.email, 'active'));
-    if (r.email && changes.waiting === true) m.zadd(this.key('owner', r.email, 'waiting'), r.host.id, r.id);
-    if (r.email && changes.waiting === false) m.zrem(this.key('owner', r.email, 'waiting'), r.id);
+    if (owner && changes.activeForOwner === true) m.set(this.key('owner', owner, 'active'), r.id);
+    if (owner && changes.activeForOwner === false) m.del(this.key('owner', owner, 'active'));
+    if (owner && changes.waiting === true) m.zadd(this.key('owner', owner, 'waiting'), r.host.id, r.id);
+    if (owner && changes.waiting === false) m.zrem(this.key('owner', owner, 'waiting'), r.id);
     if (changes.pendingSince !== undefined) m.zadd(this.key('booking', 'pending'), 'NX', changes.pendingSince, r.id);
     if (changes.pending === false) m.zrem(this.key('booking', 'pending'), r.id);
   }
@@ -340,16 +360,39 @@ export class RemediationStore implements RemediationRepository {
           : await this.redis.smembers(this.key('owner', filter.email!.toLowerCase(), 'rems'));
       page = (await this.getMany(ids)).filter(keep).sort(newestFirst).slice(0, limit + 1);
     } else {
+      // Newest first from the cursor, a chunk at a time; a rare filter stops after `maxScan` entries and answers
+      // what it found with a cursor past what it read, so no page costs a scan of every remediation.
       page = [];
       const max = after ? String(after.createdMs) : '+inf';
       const chunk = Math.max(200, limit * 2);
-      for (let offset = 0; page.length <= limit; offset += chunk) {
-        const ids = await this.redis.zrevrangebyscore(this.key('rems'), max, '-inf', 'LIMIT', offset, chunk);
-        if (ids.length === 0) break;
-        page.push(...(await this.getMany(ids)).filter(keep).sort(newestFirst));
-        if (ids.length < chunk) break;
+      const maxScan = Math.max(5000, limit * 10);
+      let scanned = 0;
+      let lastScanned: ListCursor | null = null;
+      for (let offset = 0; page.length <= limit && scanned < maxScan; offset += chunk) {
+        const raw = await this.redis.zrevrangebyscore(this.key('rems'), max, '-inf', 'WITHSCORES', 'LIMIT', offset, chunk);
+        if (raw.length === 0) {
+          lastScanned = null;
+          break;
+        }
+        const ids: string[] = [];
+        for (let i = 0; i < raw.length; i += 2) {
+          ids.push(raw[i]);
+          const entry = { id: raw[i], createdMs: Number(raw[i + 1]) };
+          // Entries at or before the cursor (same time, higher id) were on earlier pages.
+          if (!after || entry.createdMs < after.createdMs || entry.id < after.id) lastScanned = entry;
+        }
+        scanned += ids.length;
+        page.push(...(await this.getMany(ids)).filter(keep));
+        if (ids.length < chunk) {
+          lastScanned = null;
+          break;
+        }
       }
       page = page.sort(newestFirst).slice(0, limit + 1);
+      if (page.length <= limit && lastScanned) {
+        // Scanned as far as allowed without filling the page: continue from the last entry read.
+        return { remediations: page, next: Buffer.from(`${lastScanned.createdMs}|${lastScanned.id}`).toString('base64url') };
+      }
     }
     const more = page.length > limit;
     const remediations = page.slice(0, limit);

@@ -165,6 +165,8 @@ describe('lifecycle events: history, feed and lifecycle webhooks', () => {
     }
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toEqual(everything);
+    // A cursor past the newest event is not one this API returned: 400, rather than an empty page for ever.
+    expect((await t.daemon.get('/v1/events?after=99999999999999-0')).body).toMatchObject({ statusCode: 400, field: 'after' });
     // Filters: one type, one owner.
     const queued = await t.daemon.get(`/v1/events?type=remediation.queued&email=${owner}&limit=100`);
     expect(queued.body.events.length).toBeGreaterThan(0);

@@ -18,6 +18,8 @@ describe('operations: /metrics, /openapi.json and /docs, /admin/queues', () => {
   it('exposes Prometheus metrics of what happened, with no owner or host in any label', async () => {
     const owner = 'metrics-owner@acme.com';
     t.env.emulator.addUser(owner, { timeZone: 'UTC' });
+    // Three seconds before a Tuesday 09:00 slot, set now (a slow start-up must not eat into them).
+    clock.set('2026-11-24T08:59:57Z');
     await t.daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 9001, emails: [owner], display_name: 'Secret Host Name' }));
     await t.daemon.waitForStatus(9001, 'fired', 10_000);
     const res = await get('/metrics');

@@ -116,6 +116,9 @@ describe('resolution webhook delivery: signed, retried within the budget, stoppe
     const job = await t.env.probe.queues.fires.getJob(`fire-${firing.id}-0-${Date.parse(START)}`);
     await waitFor(async () => (await job?.getState()) === 'delayed', { what: 'job waiting for its retry' });
     await job?.remove();
+    // A remediation that started moments ago may still be getting its job: the sweep waits 30 s before judging.
+    expect(await t.env.app.services.fires.recoverStranded()).toBe(0);
+    clock.advance(31_000);
     expect(await t.env.app.services.fires.recoverStranded()).toBe(1);
     const swept = await latest(t, 591);
     expect(swept.status).toBe('delivery_failed');

@@ -151,3 +151,27 @@ describe('services on in-memory ports: admin actions and deliveries', () => {
     ]);
   });
 });
+
+describe('services on in-memory ports: a started window whose delivery job was never added', () => {
+  it('is delivered by the stranded-delivery sweep (not given up) once it is old enough to be stranded', async () => {
+    const w = fakeWorld({ now: MONDAY_NOON });
+    w.calendar.addOwner(OWNER, { timeZone: 'UTC' });
+    await w.ingest(policyEvent('policy_failing', 60, OWNER));
+    await w.scheduler.runBookings();
+    const booked = await w.latest(60);
+    expect(await w.services.admin.fireNow(booked.id)).toMatchObject({ kind: 'ok' });
+    // The daemon died between storing the start and adding the delivery's job: no job carries delivery 1.
+    w.scheduler.deliveries.clear();
+    expect(await w.store.get(booked.id)).toMatchObject({ status: 'firing', delivery: { number: 1, attempts: 0 } });
+
+    // A sweep right after the start leaves it alone (its job may be on its way)...
+    expect(await w.services.fires.recoverStranded()).toBe(0);
+    expect(w.scheduler.deliveries.size).toBe(0);
+    // ...later it delivers it, rather than giving up a webhook that was never tried.
+    w.clock.advance(31_000);
+    expect(await w.services.fires.recoverStranded()).toBe(1);
+    await w.scheduler.runFires();
+    expect(await w.store.get(booked.id)).toMatchObject({ status: 'fired', delivery: { number: 1, attempts: 1, lastStatus: 200 } });
+    expect(w.sender.sent).toHaveLength(1);
+  });
+});

@@ -1,3 +1,4 @@
+import { compareStreamIds as compareCursorIds } from '../../src/store/remediation-store';
 import { randomBytes } from 'node:crypto';
 import type { EventDraft, LifecycleEvent } from '../../src/domain/lifecycle-event';
 import type { IndexChanges } from '../../src/domain/remediation-lifecycle';
@@ -219,7 +220,7 @@ export class InMemoryRemediationStore implements RemediationRepository {
     // Everything below runs without an await: no other task sees half of it.
     const stored: LifecycleEvent[] = [];
     for (const w of writes) {
-      this.save(w.remediation, w.index ?? {});
+      this.save(w.remediation, w.index ?? {}, w.owner);
       if (w.previousStatus !== undefined && w.previousStatus !== w.remediation.status) {
         if (w.previousStatus) this.counts.set(w.previousStatus, (this.counts.get(w.previousStatus) ?? 0) - 1);
         this.counts.set(w.remediation.status, (this.counts.get(w.remediation.status) ?? 0) + 1);
@@ -262,6 +263,14 @@ export class InMemoryRemediationStore implements RemediationRepository {
       if (matchesFeed(entry.event, q)) events.push(JSON.parse(JSON.stringify(entry.event)) as LifecycleEvent);
     }
     return { events, next: cursor };
+  }
+
+  async feedPosition(cursor: string): Promise<'within' | 'trimmed' | 'ahead'> {
+    const head = this.feed[this.feed.length - 1];
+    if (head && compareCursorIds(cursor, head.id) > 0) return 'ahead';
+    const first = this.feed[0];
+    if (first && cursor !== '0-0' && compareCursorIds(cursor, first.id) < 0) return 'trimmed';
+    return 'within';
   }
 
   async feedHead(): Promise<string | null> {
@@ -380,7 +389,8 @@ export class InMemoryRemediationStore implements RemediationRepository {
   // ─── internals ──────────────────────────────────────────────────────────────────────────────────────────────
 
   /** RemediationStore.queueSave, key for key. */
-  private save(r: Remediation, changes: IndexChanges): void {
+  private save(r: Remediation, changes: IndexChanges, formerOwner?: string): void {
+    const owner = r.email ?? formerOwner;
     this.rems.set(r.id, JSON.stringify(r));
     this.created.add(r.id, Date.parse(r.createdAt));
     addTo(this.hostRems, r.host.id, r.id);
@@ -391,14 +401,14 @@ export class InMemoryRemediationStore implements RemediationRepository {
     else this.firing.remove(r.id);
     if (changes.openForHost === true) this.hostOpen.set(r.host.id, r.id);
     if (changes.openForHost === false) this.hostOpen.delete(r.host.id);
-    if (r.email && changes.activeForOwner === true) this.ownerActive.set(r.email, r.id);
-    if (r.email && changes.activeForOwner === false) this.ownerActive.delete(r.email);
-    if (r.email && changes.waiting === true) {
-      const queue = this.ownerWaiting.get(r.email) ?? new SortedSet();
+    if (owner && changes.activeForOwner === true) this.ownerActive.set(owner, r.id);
+    if (owner && changes.activeForOwner === false) this.ownerActive.delete(owner);
+    if (owner && changes.waiting === true) {
+      const queue = this.ownerWaiting.get(owner) ?? new SortedSet();
       queue.add(r.id, r.host.id);
-      this.ownerWaiting.set(r.email, queue);
+      this.ownerWaiting.set(owner, queue);
     }
-    if (r.email && changes.waiting === false) this.ownerWaiting.get(r.email)?.remove(r.id);
+    if (owner && changes.waiting === false) this.ownerWaiting.get(owner)?.remove(r.id);
     if (changes.pendingSince !== undefined) this.pending.add(r.id, changes.pendingSince, 'nx');
     if (changes.pending === false) this.pending.remove(r.id);
   }

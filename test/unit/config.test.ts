@@ -27,6 +27,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...live, ...TOKENS })).toMatchObject({ ingestToken: TOKENS.INGEST_TOKEN, adminToken: TOKENS.ADMIN_TOKEN });
     expect(loadConfig({})).toMatchObject({ ingestToken: undefined, adminToken: undefined });
     expect(() => loadConfig({ ADMIN_TOKEN: 'short' })).toThrow(/ADMIN_TOKEN must be at least 16 characters/);
+    expect(() => loadConfig({ ...live, INGEST_TOKEN: TOKENS.ADMIN_TOKEN, ADMIN_TOKEN: TOKENS.ADMIN_TOKEN, RESOLUTION_WEBHOOK_URL: 'https://x.example.com/' })).toThrow(
+      /ADMIN_TOKEN must differ from INGEST_TOKEN/,
+    );
   });
 
   it('requires RESOLUTION_WEBHOOK_URL with Google credentials, before any connection is made', () => {
