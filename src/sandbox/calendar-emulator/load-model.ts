@@ -8,6 +8,7 @@
  * `rateLimitExceeded`, which Google also answers). Refused calls do not count against the quota; token requests
  * (the OAuth endpoint, another service) never do. The window slides: at most Q admissions in any `windowMs`.
  */
+import { setMaxListeners } from 'node:events';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errorForStatus } from './google-errors';
 import type { EmulatorMethod } from './types';
@@ -216,6 +217,8 @@ export function installLoadModel(
   infoOf: (req: FastifyRequest) => LoadRequestInfo | undefined,
   shutdown: AbortSignal,
 ): void {
+  // Every request waiting out its latency listens for the shutdown: hundreds at once under load.
+  setMaxListeners(0, shutdown);
   app.addHook('onRequest', async (req) => {
     const isToken = req.url.split('?')[0] === '/token';
     await sleep(model.latencyFor(isToken ? 'token' : undefined), shutdown);
