@@ -9,6 +9,7 @@ export const COLD_FLOOR_CALLS = 3.02;
 export interface QuotaFigures {
   quota: number;
   userQuota: number;
+  daemonBudget: number;
   measuredSeconds: number;
   ownersPosted: number;
   booked: number;
@@ -40,7 +41,7 @@ export async function quotaRun(p: BenchParams, log: (m: string) => void): Promis
     virtualNow: MONDAY_NOON,
     load: { latencyMs: p.latencyMs, projectQuota: p.quota, userQuota: p.userQuota },
     logDir: p.logDir,
-    daemonEnv: { GOOGLE_MAX_REQUESTS_PER_MINUTE: String(p.quota) },
+    daemonEnv: { GOOGLE_MAX_REQUESTS_PER_MINUTE: String(p.daemonBudget) },
   });
   try {
     await run.startDaemons();
@@ -70,6 +71,7 @@ export async function quotaRun(p: BenchParams, log: (m: string) => void): Promis
     return {
       quota: p.quota,
       userQuota: p.userQuota,
+      daemonBudget: p.daemonBudget,
       measuredSeconds: p.quotaMeasureMs / 1000,
       ownersPosted: owners,
       booked: booked.length,

@@ -17,6 +17,8 @@ export interface BenchParams {
   /** Run B */
   quota: number;
   userQuota: number;
+  /** GOOGLE_MAX_REQUESTS_PER_MINUTE of the quota run's daemons (default Q). */
+  daemonBudget: number;
   quotaMeasureMs: number;
   /** Run C */
   windows: number;
@@ -44,6 +46,7 @@ const HELP = `npm run bench [-- options]
   --rss-chunk N           owners per growth step (default 5000)
   --growth-latency MIN-MAX  emulator latency while growing (default 0-0: RSS does not depend on it)
   --quota Q               project quota per minute, enforced by the emulator and set as GOOGLE_MAX_REQUESTS_PER_MINUTE (600)
+  --daemon-budget B       the quota run's GOOGLE_MAX_REQUESTS_PER_MINUTE (default Q; above Q shows Google's 403s)
   --user-quota U          per-user quota per minute (600, Google's)
   --quota-seconds S       how long run B measures (full 180, quick 60)
   --windows W             windows starting the same second in run C (full 2000, quick 100)
@@ -100,6 +103,7 @@ export function parseArgs(argv: string[]): BenchParams {
     growthLatencyMs: range('growth-latency', '0-0'),
     quota: Math.max(1, num('quota', 600, 600)),
     userQuota: Math.max(1, num('user-quota', 600, 600)),
+    daemonBudget: Math.max(1, Math.min(10_000, num('daemon-budget', num('quota', 600, 600), num('quota', 600, 600)))),
     quotaMeasureMs: num('quota-seconds', 180, 60) * 1000,
     windows: Math.max(1, num('windows', 2000, 100)),
     receiverMaxPerSecond: rps === undefined || rps === true ? null : Number(rps),
