@@ -9,6 +9,7 @@ import { CallLog } from './call-log';
 import { EventLister } from './event-list';
 import { eventInterval, parseEventBody } from './event-resource';
 import { FaultInjector } from './faults';
+import { LoadModel } from './load-model';
 import { buildServer } from './http-server';
 import { PushDelivery } from './push-delivery';
 import { PageTokens, SyncTokens } from './sync-tokens';
@@ -28,6 +29,8 @@ export class CalendarEmulator {
   private readonly delivery: PushDelivery;
   private readonly watchChannels: WatchChannels;
   private readonly lister: EventLister;
+  /** Benchmark load conditions: only when `opts.load` was given (see load-model.ts). */
+  readonly load?: LoadModel;
   private shutdown = new AbortController();
   private server?: FastifyInstance;
   private url?: string;
@@ -47,6 +50,7 @@ export class CalendarEmulator {
     });
     this.tokens = new TokenService(this.directory, opts.authNow ?? Date.now);
     this.lister = new EventLister(this.syncTokens, new PageTokens());
+    if (opts.load) this.load = new LoadModel(opts.load);
   }
 
   /** Starts serving; resolves the base URL with a trailing slash, e.g. "http://127.0.0.1:43121/". */
@@ -65,6 +69,7 @@ export class CalendarEmulator {
       tokenUrl: () => this.tokenUrl,
       shutdown: this.shutdown.signal,
       logger: this.opts.logger,
+      load: this.load,
     });
     await server.listen({ port, host });
     this.server = server;

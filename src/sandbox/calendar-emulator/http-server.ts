@@ -7,6 +7,7 @@ import type { CallLog } from './call-log';
 import type { EventLister } from './event-list';
 import { parseEventBody } from './event-resource';
 import type { FaultInjector } from './faults';
+import { installLoadModel, type LoadModel } from './load-model';
 import { queryFreeBusy } from './free-busy';
 import { errorForStatus, GoogleApiError, notFound, OAuthError, oauthErrorForStatus, parseError } from './google-errors';
 import { single, type Query } from './query-params';
@@ -28,6 +29,8 @@ export interface EmulatorServices {
   /** Aborted when the emulator closes: injected delays end early. */
   shutdown: AbortSignal;
   logger?: EmulatorLogger;
+  /** Benchmark load conditions (latency, quotas, counters); none: the emulator answers at once, unlimited. */
+  load?: LoadModel;
 }
 
 /** What the call log needs to know about a request, filled in as it is handled. */
@@ -85,6 +88,7 @@ export function buildServer(s: EmulatorServices): FastifyInstance {
   // Closing the emulator drops every connection at once (a client's half-open socket must not hold it open).
   const app = Fastify({ logger: false, forceCloseConnections: true });
   const requests = new WeakMap<FastifyRequest, CallInfo>();
+  if (s.load) installLoadModel(app, s.load, (req) => requests.get(req), s.shutdown);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);

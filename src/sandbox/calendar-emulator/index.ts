@@ -11,3 +11,4 @@ export type {
   EventDateTime,
   GoogleEventResource,
 } from './types';
+export { LoadModel, type LoadModelOptions, type LoadStats, type ServedCall } from './load-model';

@@ -1,3 +1,4 @@
+import type { LoadModelOptions } from './load-model';
 /** The emulator's public types: Google's resource shapes and the test-control vocabulary. */
 
 export type EmulatorMethod =
@@ -103,6 +104,8 @@ export interface CalendarEmulatorOptions {
   /** Time zone of auto-created calendars; default 'Etc/GMT' (Google's default). */
   defaultTimeZone?: string;
   logger?: EmulatorLogger;
+  /** Benchmark load conditions (per-call latency, project and per-user quotas, counters): see load-model.ts. */
+  load?: LoadModelOptions;
 }
 
 export interface ChannelInfo {
