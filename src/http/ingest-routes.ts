@@ -42,10 +42,11 @@ export function ingestRoutes(app: FastifyInstance, deps: HttpDeps): void {
     },
   );
 
+  // Fleet's webhook cannot send an Authorization header: the ingest token is accepted as `?token=` here (only here).
   app.post(
     '/v1/fleet/failing-policies',
     {
-      config: { auth: 'ingest' },
+      config: { auth: 'ingest', queryToken: true },
       schema: {
         tags: ['ingest'],
         summary: 'Fleet’s failing-policies webhook, exactly as Fleet sends it',
