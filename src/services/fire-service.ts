@@ -65,10 +65,13 @@ export class FireService {
     const isCurrent = current?.status === 'booked' && current.start === req.start && current.bookingNumber === req.bookingNumber;
     const fleetLook = isCurrent && this.fleet ? this.fleet.readBeforeFiring(current.host.id) : null;
     if (!(await this.stillThere(req))) return { kind: 'skipped', why: 'the window changed' };
+    // Before the start: a policy Fleet reports passing leaves while the event can still be withdrawn.
+    const fleet = fleetLook && this.fleet ? await this.fleet.beforeFiring(req.remediationId, await fleetLook) : null;
+    if (fleet?.kind === 'skip') return { kind: 'skipped', why: fleet.why };
     const wait = Date.parse(req.start) - clock.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    if (fleetLook && this.fleet) {
-      const verdict = await this.fleet.beforeFiring(req.remediationId, await fleetLook);
+    if (fleet?.kind === 'fire' && fleet.offline && this.fleet) {
+      const verdict = await this.fleet.offlineAtStart(req.remediationId);
       if (verdict.kind === 'skip') return { kind: 'skipped', why: verdict.why };
       if (verdict.kind === 'wait') return { kind: 'retry', delayMs: verdict.delayMs };
     }

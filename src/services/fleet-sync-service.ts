@@ -227,31 +227,42 @@ export class FleetSyncService {
   }
 
   /**
-   * The check before firing, part 2, at the start: the policies Fleet reports passing leave (none left: resolved,
-   * no webhook); with FLEET_REQUIRE_ONLINE an offline host's window waits for it until its end, then is rebooked
-   * ("host offline"). Fleet unreachable: fire with the policies last known failing.
+   * The check before firing, part 2, before the start (the event is still in the future, so it can be withdrawn):
+   * the policies Fleet reports passing leave; none left → resolved, no webhook. Fleet unreachable: fire with the
+   * policies last known failing. `offline`: the host is not online (what to do is decided at the start).
    */
-  async beforeFiring(id: string, answer: HostAnswer): Promise<FireVerdict> {
-    const { store, clock, logger, scheduler } = this.deps;
+  async beforeFiring(id: string, answer: HostAnswer): Promise<{ kind: 'fire'; offline: boolean } | { kind: 'skip'; why: string }> {
+    const { store, logger } = this.deps;
     const r = await store.get(id);
-    if (!r || r.status !== 'booked') return { kind: 'fire' }; // the claim decides
+    if (!r || r.status !== 'booked') return { kind: 'fire', offline: false }; // the claim decides
     if (answer.kind === 'error') {
       logger.warn({ remediation: r.id, host: r.host.id, err: answer.error.message }, 'Fleet not reachable before firing: firing with the policies last known failing');
       await this.noteUnreachable([r], answer.error);
-      return { kind: 'fire' };
+      return { kind: 'fire', offline: false };
     }
-    if (answer.kind === 'unknown_host') return { kind: 'fire' };
+    if (answer.kind === 'unknown_host') return { kind: 'fire', offline: false };
     if (r.reason?.startsWith(FLEET_UNREACHABLE_PREFIX)) await this.runner.apply(r.id, (cur) => (isOpen(cur) ? { type: 'fleet_reachable' } : null));
     for (const p of r.policies.filter((x) => answer.results.policies.get(x.id) === 'pass')) {
       const after = await this.remediations.passPolicy(r.id, p.id, 'fleet');
       if (after?.status === 'resolved') return { kind: 'skip', why: 'every policy passes in Fleet: resolved' };
     }
-    if (!this.settings.requireOnline || answer.results.status === 'online') return { kind: 'fire' };
+    return { kind: 'fire', offline: this.settings.requireOnline && answer.results.status !== 'online' };
+  }
+
+  /**
+   * The check before firing, part 3, at the start, FLEET_REQUIRE_ONLINE and the host offline: the window waits for
+   * it (looked at again every minute) until its end; still offline then → rebooked on the next allowed day
+   * ("host offline").
+   */
+  async offlineAtStart(id: string): Promise<FireVerdict> {
+    const { store, clock, logger, scheduler } = this.deps;
+    const r = await store.get(id);
+    if (!r || r.status !== 'booked') return { kind: 'fire' }; // the claim decides
     const now = clock.now();
     const end = Date.parse(r.end ?? '');
     if (now < end) {
       await this.runner.apply(r.id, (cur) => (cur.status === 'booked' && cur.start === r.start ? { type: 'host_offline', until: r.end as string } : null));
-      logger.info({ remediation: r.id, host: r.host.id, owner: r.email, status: answer.results.status }, 'host offline at its window: waiting for it (FLEET_REQUIRE_ONLINE)');
+      logger.info({ remediation: r.id, host: r.host.id, owner: r.email }, 'host offline at its window: waiting for it (FLEET_REQUIRE_ONLINE)');
       return { kind: 'wait', delayMs: Math.max(1000, Math.min(60_000, end - now)) };
     }
     const applied = await this.runner.apply(r.id, (cur) => (cur.status === 'booked' && cur.start === r.start ? { type: 'host_offline_rebook' } : null));
