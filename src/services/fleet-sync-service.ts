@@ -6,6 +6,8 @@ import type { FleetSyncSettings, ServiceDeps } from './ports';
 import type { RemediationService } from './remediation-service';
 import type { TransitionRunner } from './transition-runner';
 
+/** A host Fleet does not know (404) is not asked again for this long. */
+const UNKNOWN_HOST_TTL_MS = 3_600_000;
 /** Host-detail reads running at once during a sync. */
 const HOST_READ_CONCURRENCY = 4;
 /** Fired windows followed up per sync (the rest wait for the next one). */
@@ -54,6 +56,9 @@ export type FireVerdict =
 export class FleetSyncService {
   /** Pages each policy's failing list took last time (to choose list or host reads). */
   private readonly lastPages = new Map<number, number>();
+  /** Hosts Fleet answered 404 for, until when they are left out (remediations of hosts Fleet does not know). */
+  private readonly unknownHosts = new Map<number, number>();
+  private indexed = false;
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -70,8 +75,15 @@ export class FleetSyncService {
     const { store, fleet, clock, logger } = this.deps;
     const round: FleetSyncRound = { checked: 0, requests: 0, listPages: 0, hostReads: 0, passed: 0, resolved: 0, rebooked: 0, unreachable: 0 };
     if (!fleet) return round;
-    const open = (await store.getMany(await store.openIds())).filter((r) => isOpen(r) && r.policies.length > 0);
-    const fired = await store.firedUnchecked(clock.now() - this.settings.rebookAfterFireMs, FOLLOW_UPS_PER_SYNC);
+    if (!this.indexed) {
+      const added = await store.indexOpenRemediations();
+      if (added > 0) logger.info({ added }, 'Fleet sync: open remediations stored before this version indexed');
+      this.indexed = true;
+    }
+    const now = clock.now();
+    const known = (r: Remediation) => !((this.unknownHosts.get(r.host.id) ?? 0) > now);
+    const open = (await store.getMany(await store.openIds())).filter((r) => isOpen(r) && r.policies.length > 0 && known(r));
+    const fired = (await store.firedUnchecked(now - this.settings.rebookAfterFireMs, FOLLOW_UPS_PER_SYNC)).filter(known);
     const tracked = [...open, ...fired];
     round.checked = tracked.length;
     if (tracked.length === 0) return round;
@@ -131,7 +143,10 @@ export class FleetSyncService {
         try {
           answers.set(id, { kind: 'results', results: await fleet!.hostPolicies(id) });
         } catch (err) {
-          if (err instanceof FleetHostNotFoundError) answers.set(id, { kind: 'unknown_host' });
+          if (err instanceof FleetHostNotFoundError) {
+            answers.set(id, { kind: 'unknown_host' });
+            this.unknownHosts.set(id, this.deps.clock.now() + UNKNOWN_HOST_TTL_MS);
+          }
           else {
             answers.set(id, { kind: 'error', error: err as Error });
             if (err instanceof FleetUnavailableError) stop = err;

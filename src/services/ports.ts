@@ -35,6 +35,8 @@ export interface RemediationRepository {
   allFiring(): Promise<Remediation[]>;
   /** Ids of every open remediation (the Fleet sync's work list). */
   openIds(): Promise<string[]>;
+  /** Adds open remediations stored before that index existed (once); returns how many. */
+  indexOpenRemediations(): Promise<number>;
   /** Windows that fired, ended by `endedBy` and not yet followed up in Fleet (see REBOOK_AFTER_FIRE_MINUTES). */
   firedUnchecked(endedBy: number, limit: number): Promise<Remediation[]>;
   openForHost(hostId: number): Promise<Remediation | null>;

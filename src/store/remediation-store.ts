@@ -251,6 +251,24 @@ export class RemediationStore implements RemediationRepository {
     if (changes.pending === false) m.zrem(this.key('booking', 'pending'), r.id);
   }
 
+  /**
+   * Puts the open remediations stored before {mw}:open existed into it (once per key prefix: a marker key says it
+   * was done). Returns how many were added.
+   */
+  async indexOpenRemediations(chunk = 500): Promise<number> {
+    const marker = this.key('open', 'indexed');
+    if (await this.redis.exists(marker)) return 0;
+    let added = 0;
+    for (let offset = 0; ; offset += chunk) {
+      const ids = await this.redis.zrange(this.key('rems'), String(offset), String(offset + chunk - 1));
+      if (ids.length === 0) break;
+      const open = (await this.getMany(ids)).filter(isOpen);
+      if (open.length > 0) added += await this.redis.zadd(this.key('open'), 'NX', ...open.flatMap((r) => [String(Date.parse(r.createdAt)), r.id]));
+    }
+    await this.redis.set(marker, new Date().toISOString());
+    return added;
+  }
+
   /** Ids of every open remediation, oldest first (the Fleet sync's work list). */
   async openIds(): Promise<string[]> {
     return this.redis.zrange(this.key('open'), '0', '-1');
