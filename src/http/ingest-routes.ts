@@ -50,7 +50,9 @@ export function ingestRoutes(app: FastifyInstance, deps: HttpDeps): void {
       schema: {
         tags: ['ingest'],
         summary: 'Fleet’s failing-policies webhook, exactly as Fleet sends it',
+        description: 'Fleet cannot add an Authorization header: the ingest token may come as `?token=` on this route only.',
         security: [{ ingest: [] }],
+        querystring: jsonSchema(z.looseObject({ token: z.string().optional().describe('The ingest token (URL-encoded), when no Authorization header is sent') })),
         body: jsonSchema(fleetFailingPoliciesSchema),
         response: { 202: accepted, ...errors(400, 401, 413, 503) },
       },
