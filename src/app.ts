@@ -89,7 +89,7 @@ export class App {
       if (config.google.mode === 'sandbox' && config.redis.keyPrefix === SANDBOX_KEY_PREFIX) {
         await clearSandboxState(redis, config.redis.keyPrefix, logger);
       }
-      const store = new RemediationStore(redis, config.redis.keyPrefix, config.eventFeedMaxLength);
+      const store = new RemediationStore(redis, config.redis.keyPrefix, config.eventFeedMaxLength, config.fleet !== undefined);
 
       let sandbox: Sandbox | null = null;
       let credentials: ServiceAccountCredentials;
@@ -159,11 +159,13 @@ export class App {
           timeoutMs: config.webhook.timeoutSeconds * 1000,
           dispatcher: sinkIsLocal && url === webhookUrl ? undefined : proxy,
         });
+      const fleet = config.fleet ? new FleetClient(config.fleet.url, config.fleet.apiToken, { dispatcher: proxy }) : undefined;
       const deps: ServiceDeps = {
         telemetry: metrics,
         store,
         calendar,
-        hosts: config.fleet ? new FleetClient(config.fleet.url, config.fleet.apiToken, { dispatcher: proxy }) : undefined,
+        hosts: fleet,
+        fleet,
         sender: sender(webhookUrl, config.webhook.extraHeaders),
         scheduler,
         clock,
@@ -174,6 +176,7 @@ export class App {
           scheduling: config.scheduling,
           watch: watchSettings(config),
           notifyBeforeMinutes: config.notifyBeforeMinutes,
+          fleetSync: { requireOnline: config.fleetSync.requireOnline, rebookAfterFireMs: config.fleetSync.rebookAfterFireMinutes * 60_000 },
         },
       };
       const services = createServices(deps, {
@@ -233,6 +236,7 @@ export class App {
     const watch = watchSettings(this.config);
     await this.scheduler.startWatchSchedule(clamp(Math.min(watch.channelTtlSeconds * 125, watch.pollIntervalMs / 6), 1000, 60_000));
     await this.services.recovery.recover();
+    if (this.config.fleet) await this.scheduler.startFleetSync(this.config.fleetSync.intervalSeconds * 1000);
     if (!pushPossible(this.config)) {
       this.logger.warn(
         { publicUrl: this.config.http.publicUrl, pollIntervalSeconds: this.config.pollIntervalSeconds },

@@ -136,6 +136,13 @@ const envSchema = z.object({
   EVENT_FEED_MAX_LENGTH: z.preprocess(emptyToUndefined, positiveInt(100_000_000).default(DEFAULT_FEED_MAX_LENGTH)),
   FLEET_URL: z.preprocess(emptyToUndefined, httpUrl.optional()),
   FLEET_API_TOKEN: z.preprocess(emptyToUndefined, z.string().optional()),
+  // Fleet as the source of truth (issue 9): used only with FLEET_URL.
+  FLEET_SYNC_INTERVAL_SECONDS: z.preprocess(emptyToUndefined, positiveInt(86_400).default(300)),
+  REBOOK_AFTER_FIRE_MINUTES: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').max(10_080, 'must be at most 10080').default(60),
+  ),
+  FLEET_REQUIRE_ONLINE: z.preprocess(emptyToUndefined, z.enum(['true', 'false'], { error: 'must be true or false' }).default('false')),
   POLL_INTERVAL_SECONDS: z.preprocess(emptyToUndefined, positiveInt(86_400).default(1800)),
   PUSH_HORIZON_DAYS: z.preprocess(emptyToUndefined, positiveInt(60).default(7)),
   CHANNEL_TTL_SECONDS: z.preprocess(emptyToUndefined, positiveInt(604_800).default(604_800)),
@@ -181,6 +188,8 @@ export interface Config {
   /** The global event feed keeps about this many events. */
   eventFeedMaxLength: number;
   fleet?: { url: string; apiToken: string };
+  /** Fleet as the source of truth (with FLEET_URL): sync interval, follow-up after a fired window, online rule. */
+  fleetSync: { intervalSeconds: number; rebookAfterFireMinutes: number; requireOnline: boolean };
   pollIntervalSeconds: number;
   pushHorizonDays: number;
   channelTtlSeconds: number;
@@ -302,6 +311,11 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
     notifyBeforeMinutes: e.NOTIFY_BEFORE_MINUTES,
     eventFeedMaxLength: e.EVENT_FEED_MAX_LENGTH,
     fleet: e.FLEET_URL && e.FLEET_API_TOKEN ? { url: stripTrailingSlash(e.FLEET_URL), apiToken: e.FLEET_API_TOKEN } : undefined,
+    fleetSync: {
+      intervalSeconds: e.FLEET_SYNC_INTERVAL_SECONDS,
+      rebookAfterFireMinutes: e.REBOOK_AFTER_FIRE_MINUTES,
+      requireOnline: e.FLEET_REQUIRE_ONLINE === 'true',
+    },
     pollIntervalSeconds: e.POLL_INTERVAL_SECONDS,
     pushHorizonDays: e.PUSH_HORIZON_DAYS,
     channelTtlSeconds: e.CHANNEL_TTL_SECONDS,

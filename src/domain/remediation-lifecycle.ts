@@ -27,7 +27,10 @@
  *
  * Rules, each in one named function below: openRemediation / assignOwner (one host per owner), mergeFailingPolicy,
  * resolveOnPassing (resolve), handOver, bookWindow, followMove, rebookLostWindow (rebook after delete, move into the
- * past, all-day), startWindow (fire), recordDelivery*, startRedelivery, cancel, announceUpcoming, announceEnded.
+ * past, all-day), startWindow (fire), recordDelivery*, startRedelivery, cancel, announceUpcoming, announceEnded;
+ * Fleet as the source of truth: noteFleetUnreachable / clearFleetUnreachable, holdForOfflineHost, rebookOfflineHost
+ * (FLEET_REQUIRE_ONLINE), followUpFiredWindow (REBOOK_AFTER_FIRE_MINUTES); a policy Fleet reports passing is
+ * resolveOnPassing with actor fleet.
  */
 import type { Actor, EventDraft } from './lifecycle-event';
 import {
@@ -88,7 +91,18 @@ export type Happening =
   | { type: 'delivery_succeeded'; number: number; status?: number }
   | { type: 'delivery_failed'; number: number; status?: number; error: string; onlyIfFiring?: boolean }
   | { type: 'redelivery_started'; delivery: Delivery; actor: Actor }
-  | { type: 'cancelled'; reason: string; actor: Actor };
+  | { type: 'cancelled'; reason: string; actor: Actor }
+  // ─── Fleet as the source of truth (FleetSyncService, the check before firing) ───
+  /** Fleet could not be asked (down, 5xx, rate-limited): nothing changes on a guess; the reason says so. */
+  | { type: 'fleet_unreachable'; reason: string }
+  /** Fleet answered again: a reason set by fleet_unreachable goes (the one before it comes back). */
+  | { type: 'fleet_reachable' }
+  /** FLEET_REQUIRE_ONLINE: the host is offline at the window's start; it is held (re-checked) until `until`. */
+  | { type: 'host_offline'; until: string }
+  /** FLEET_REQUIRE_ONLINE: the host stayed offline through its window: a new window on the next allowed day. */
+  | { type: 'host_offline_rebook' }
+  /** REBOOK_AFTER_FIRE_MINUTES after a fired window's end, Fleet was asked which policies still fail (done once). */
+  | { type: 'fleet_followed_up'; stillFailing: number[] };
 
 export interface LifecycleContext {
   now: number;
@@ -163,6 +177,16 @@ export function decide(r: Remediation | null, happening: Happening, ctx: Lifecyc
       return startRedelivery(r, happening, ctx);
     case 'cancelled':
       return cancel(r, happening, ctx);
+    case 'fleet_unreachable':
+      return noteFleetUnreachable(r, happening.reason, ctx);
+    case 'fleet_reachable':
+      return clearFleetUnreachable(r, ctx);
+    case 'host_offline':
+      return holdForOfflineHost(r, happening, ctx);
+    case 'host_offline_rebook':
+      return rebookOfflineHost(r, ctx);
+    case 'fleet_followed_up':
+      return followUpFiredWindow(r, happening, ctx);
   }
 }
 
@@ -430,6 +454,84 @@ function cancel(r: Remediation, h: Extract<Happening, { type: 'cancelled' }>, ct
   const next = { ...r, status: 'cancelled' as const, reason: h.reason, cancelledAt: at, updatedAt: at };
   const event = statusEvent('remediation.cancelled', h.actor, r.status, 'cancelled', { reason: h.reason, ...windowRef(r) });
   return transition(r, next, [event], closeIndex(r, ctx));
+}
+
+// ─── Fleet as the source of truth ─────────────────────────────────────────────────────────────────────────────
+
+/** Every reason set because Fleet could not be asked starts with this. */
+export const FLEET_UNREACHABLE_PREFIX = 'Fleet not reachable';
+/** The reason of a window held or rebooked because its host is offline (FLEET_REQUIRE_ONLINE). */
+export const HOST_OFFLINE_REASON = 'host offline';
+
+/**
+ * Fleet down: nothing is resolved, fired-as-passed or rebooked on a guess. The remediation keeps its status; its
+ * reason says Fleet could not be asked (the reason it had is kept aside and comes back when Fleet answers).
+ */
+function noteFleetUnreachable(r: Remediation, reason: string, ctx: LifecycleContext): Decision {
+  if (!isOpen(r)) return refuse(r, `a ${r.status} remediation is closed`);
+  if (!reason.startsWith(FLEET_UNREACHABLE_PREFIX)) return refuse(r, `a Fleet reason starts with "${FLEET_UNREACHABLE_PREFIX}"`);
+  if (r.reason === reason) return unchanged(r);
+  const kept = isFleetReason(r.reason) ? r.reasonBeforeFleet : r.reason;
+  return change(r, { reason, reasonBeforeFleet: kept }, ctx, []);
+}
+
+/** Fleet answered again: the reason set while it could not be asked goes. */
+function clearFleetUnreachable(r: Remediation, ctx: LifecycleContext): Decision {
+  if (!isFleetReason(r.reason)) return unchanged(r);
+  return change(r, { reason: r.reasonBeforeFleet, reasonBeforeFleet: undefined }, ctx, []);
+}
+
+function isFleetReason(reason: string | undefined): boolean {
+  return reason?.startsWith(FLEET_UNREACHABLE_PREFIX) ?? false;
+}
+
+/** FLEET_REQUIRE_ONLINE and the host is offline at the start: the window waits (booked) for it, until its end. */
+function holdForOfflineHost(r: Remediation, h: Extract<Happening, { type: 'host_offline' }>, ctx: LifecycleContext): Decision {
+  if (r.status !== 'booked') return refuse(r, 'only a booked window waits for its host');
+  if (r.start && Date.parse(r.start) > ctx.now) return refuse(r, 'the window has not started yet');
+  const reason = `${HOST_OFFLINE_REASON}: the window fires when it comes online (re-checked every minute until ${h.until})`;
+  if (r.reason === reason) return unchanged(r);
+  return change(r, { reason }, ctx, []);
+}
+
+/**
+ * FLEET_REQUIRE_ONLINE and the host stayed offline through its window: booked → pending for a new window on the
+ * next allowed day (the rebook rule: a business day after the original date), reason "host offline".
+ */
+function rebookOfflineHost(r: Remediation, ctx: LifecycleContext): Decision {
+  if (r.status !== 'booked') return refuse(r, 'only a booked window is rebooked');
+  if (!r.end || Date.parse(r.end) > ctx.now) return refuse(r, 'the window has not ended yet');
+  const next: Remediation = {
+    ...r,
+    status: 'pending',
+    reason: `${HOST_OFFLINE_REASON} through the window: rebooking`,
+    bookingNumber: r.bookingNumber + 1,
+    rebookCount: r.rebookCount + 1,
+    start: undefined,
+    end: undefined,
+    calendarEventId: undefined,
+    onlyTimeLeft: undefined,
+    updatedAt: iso(ctx.now),
+  };
+  const event = statusEvent('window.rebooked', 'fleet', 'booked', 'pending', {
+    reason: HOST_OFFLINE_REASON,
+    previous_start: r.start,
+    previous_end: r.end,
+    previous_event_id: r.calendarEventId,
+    rebook_count: next.rebookCount,
+  });
+  return transition(r, next, [event], { pendingSince: ctx.now });
+}
+
+/**
+ * A fired window's follow-up, once: Fleet was asked which of its policies still fail (each one that does opens the
+ * host's next remediation, `remediation.created` by actor fleet). Recorded so it is asked only once.
+ */
+function followUpFiredWindow(r: Remediation, h: Extract<Happening, { type: 'fleet_followed_up' }>, ctx: LifecycleContext): Decision {
+  if (!r.firedAt || !['firing', 'fired', 'delivery_failed'].includes(r.status)) return refuse(r, 'only a window that fired is followed up');
+  if (r.fleetFollowedUpAt) return unchanged(r);
+  const reason = h.stillFailing.length > 0 ? `still failing after the window (policies ${h.stillFailing.join(', ')}): a new remediation follows` : r.reason;
+  return transition(r, { ...r, reason, fleetFollowedUpAt: iso(ctx.now) }, [], {});
 }
 
 // ─── helpers ──────────────────────────────────────────────────────────────────────────────────────────────────

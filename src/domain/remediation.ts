@@ -74,6 +74,10 @@ export interface Remediation {
   notified?: { upcoming?: string; ended?: string };
   /** The current (latest) resolution webhook delivery, once the window has fired. */
   delivery?: Delivery;
+  /** Set once Fleet was asked, REBOOK_AFTER_FIRE_MINUTES after a fired window's end, which policies still fail. */
+  fleetFollowedUpAt?: string;
+  /** The reason the remediation had before Fleet became unreachable (restored when Fleet answers again). */
+  reasonBeforeFleet?: string;
 }
 
 /**

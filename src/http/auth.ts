@@ -8,6 +8,11 @@ export type RouteAuth = 'ingest' | 'admin';
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
+    /**
+     * The token may also come as `?token=` (only Fleet's webhook route: Fleet cannot add an Authorization header).
+     * Compared in constant time like the bearer; query strings are never logged (see lib/logger.ts).
+     */
+    queryToken?: boolean;
   }
 }
 
@@ -41,6 +46,9 @@ function checkToken(req: FastifyRequest, reply: FastifyReply, needs: RouteAuth, 
   const header = req.headers.authorization ?? '';
   const bearer = /^Bearer (.+)$/i.exec(header);
   if (bearer && sameSecret(bearer[1], expected)) return;
+  // Fleet's webhook route only (`config.queryToken`): Fleet cannot add a header, so `?token=` (never logged).
+  const query = !bearer && req.routeOptions.config?.queryToken ? queryToken(req) : undefined;
+  if (query !== undefined && sameSecret(query, expected)) return;
   if (needs === 'admin') {
     const basic = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header);
     const password = basic ? Buffer.from(basic[1], 'base64').toString('utf8').split(':').slice(1).join(':') : undefined;
@@ -48,4 +56,10 @@ function checkToken(req: FastifyRequest, reply: FastifyReply, needs: RouteAuth, 
     reply.header('www-authenticate', 'Basic realm="maintenance-windows", charset="UTF-8"');
   }
   throw unauthorized();
+}
+
+/** `?token=` of a request (one value; repeated or empty: none). */
+function queryToken(req: FastifyRequest): string | undefined {
+  const value = (req.query as Record<string, unknown> | undefined)?.token;
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }

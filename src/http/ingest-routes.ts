@@ -42,14 +42,17 @@ export function ingestRoutes(app: FastifyInstance, deps: HttpDeps): void {
     },
   );
 
+  // Fleet's webhook cannot send an Authorization header: the ingest token is accepted as `?token=` here (only here).
   app.post(
     '/v1/fleet/failing-policies',
     {
-      config: { auth: 'ingest' },
+      config: { auth: 'ingest', queryToken: true },
       schema: {
         tags: ['ingest'],
         summary: 'Fleet’s failing-policies webhook, exactly as Fleet sends it',
+        description: 'Fleet cannot add an Authorization header: the ingest token may come as `?token=` on this route only.',
         security: [{ ingest: [] }],
+        querystring: jsonSchema(z.looseObject({ token: z.string().optional().describe('The ingest token (URL-encoded), when no Authorization header is sent') })),
         body: jsonSchema(fleetFailingPoliciesSchema),
         response: { 202: accepted, ...errors(400, 401, 413, 503) },
       },

@@ -75,7 +75,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       const code: string = status === 413 ? ('BODY_TOO_LARGE' satisfies ErrorCode) : (err.code ?? 'BAD_REQUEST');
       return reply.status(status).send(errorBody(status, code, err.message));
     }
-    req.log.error({ err, url: req.url }, 'request failed');
+    // The path only: a query string may hold a token (`?token=` on Fleet's route).
+    req.log.error({ err, url: req.url.split('?')[0] }, 'request failed');
     return reply.status(500).send(errorBody(500, 'INTERNAL', 'internal error'));
   });
   app.setNotFoundHandler((req, reply) =>

@@ -44,6 +44,7 @@ export class BullmqScheduler implements JobScheduler {
   readonly calendarSync: Queue;
   readonly calendarWatch: Queue;
   readonly lifecycle: Queue;
+  readonly fleetSync: Queue;
 
   constructor(
     connection: ConnectionOptions,
@@ -57,6 +58,7 @@ export class BullmqScheduler implements JobScheduler {
     this.calendarSync = new Queue(QUEUE.calendarSync, { connection, prefix });
     this.calendarWatch = new Queue(QUEUE.calendarWatch, { connection, prefix });
     this.lifecycle = new Queue(QUEUE.lifecycle, { connection, prefix });
+    this.fleetSync = new Queue(QUEUE.fleetSync, { connection, prefix });
     // A queue without an 'error' listener would crash the process when Redis goes away; callers see failed adds.
     for (const q of this.allQueues) {
       q.on('error', (err) => logger?.warn({ queue: q.name, err: err.message }, 'queue connection error'));
@@ -241,9 +243,14 @@ export class BullmqScheduler implements JobScheduler {
     );
   }
 
+  /** The repeating Fleet sync (FLEET_SYNC_INTERVAL_SECONDS): one job per interval, whichever daemon takes it. */
+  async startFleetSync(everyMs: number): Promise<void> {
+    await this.fleetSync.upsertJobScheduler('fleet-sync', { every: everyMs }, { name: 'fleet-sync', opts: { removeOnComplete: true, removeOnFail: { count: 100 } } });
+  }
+
   /** Every queue of the daemon (the dashboard shows them). */
   get allQueues(): Queue[] {
-    return [this.policyEvents, this.bookings, this.fires, this.calendarSync, this.calendarWatch, this.lifecycle];
+    return [this.policyEvents, this.bookings, this.fires, this.calendarSync, this.calendarWatch, this.lifecycle, this.fleetSync];
   }
 
   /** Jobs per queue and state, for metrics. */

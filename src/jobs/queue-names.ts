@@ -7,6 +7,8 @@ export const QUEUE = {
   calendarWatch: 'calendar-watch',
   /** window.upcoming / window.ended notices, the lifecycle feed's dispatch, lifecycle webhook deliveries. */
   lifecycle: 'lifecycle',
+  /** The Fleet sync (FLEET_SYNC_INTERVAL_SECONDS): Fleet's policy results re-read for every open remediation. */
+  fleetSync: 'fleet-sync',
 } as const;
 
 /** A backoff type of ours (BullMQ's exponential has no cap): 1 s doubling per attempt, at most 5 minutes, jittered. */

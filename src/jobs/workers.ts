@@ -15,7 +15,7 @@ const LOCK_MS = 15_000;
 /** How many times one job may be recovered from a dead worker before it is failed. */
 const MAX_STALLED = 10;
 
-export type WorkerServices = Pick<Services, 'remediations' | 'bookings' | 'fires' | 'watch' | 'notices' | 'lifecycle'>;
+export type WorkerServices = Pick<Services, 'remediations' | 'bookings' | 'fires' | 'watch' | 'notices' | 'lifecycle' | 'fleet'>;
 
 /** How often a fire/delivery job may be taken over from a dead worker before BullMQ fails it. */
 const FIRE_MAX_STALLED = 20;
@@ -49,6 +49,11 @@ export class Workers {
       ),
       new Worker(QUEUE.calendarWatch, (job) => this.watch(services, job), { ...common, concurrency: 1 }),
       new Worker(QUEUE.lifecycle, (job: Job, token?: string) => this.lifecycle(services, job, token), { ...common, concurrency: 8 }),
+      // One sync at a time (across daemons too: a sync asks Fleet for every open remediation).
+      new Worker(QUEUE.fleetSync, async () => {
+        const round = await services.fleet.sync();
+        if (round.checked > 0) this.logger.debug({ ...round }, 'Fleet sync');
+      }, { ...common, concurrency: 1 }),
     ];
     for (const w of this.workers) {
       w.on('failed', (job, err) =>

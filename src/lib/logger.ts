@@ -27,6 +27,8 @@ const SECRET_TEXT: RegExp[] = [
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
   /\beyJ[\w-]+\.[\w-]+\.[\w-]+/g,
   /\bwhsec_[\w+/=]+/g,
+  // A token in a URL's query string (`?token=…` on Fleet's webhook route, `access_token=`, `api_key=`).
+  /(?<=[?&](?:token|access_token|api_?key|key)=)[^&#\s"']+/gi,
 ];
 
 /** Top-level keys censored by pino itself (the only redaction that also covers child-logger bindings). */

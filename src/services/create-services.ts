@@ -4,6 +4,7 @@ import { BookingService } from './booking-service';
 import { CalendarWatchService } from './calendar-watch-service';
 import type { DeliverySettings } from './delivery-service';
 import { FireService } from './fire-service';
+import { FleetSyncService } from './fleet-sync-service';
 import { LifecycleWebhookService, type FeedCursorStore, type LifecycleJobs, type LifecycleWebhookSettings } from './lifecycle-webhook-service';
 import type { ServiceDeps, WatchRepository } from './ports';
 import { RemediationService } from './remediation-service';
@@ -32,6 +33,8 @@ export interface Services {
   lifecycle: LifecycleWebhookService;
   admin: AdminService;
   recovery: StartupRecovery;
+  /** Fleet as the source of truth (does nothing without FLEET_URL). */
+  fleet: FleetSyncService;
 }
 
 /** Builds every service on the same ports: the one place they are wired to each other. */
@@ -39,7 +42,8 @@ export function createServices(deps: ServiceDeps, extras: ServiceExtras): Servic
   const runner = new TransitionRunner(deps);
   const remediations = new RemediationService(deps, runner);
   const reschedule = new RescheduleService(deps, runner);
-  const fires = new FireService(deps, runner, reschedule, extras.delivery);
+  const fleet = new FleetSyncService(deps, runner, remediations);
+  const fires = new FireService(deps, runner, reschedule, extras.delivery, deps.fleet ? fleet : undefined);
   const lifecycle = new LifecycleWebhookService(deps, extras.feedCursor, extras.lifecycleJobs, extras.lifecycleSender, extras.lifecycle);
   return {
     remediations,
@@ -50,5 +54,6 @@ export function createServices(deps: ServiceDeps, extras: ServiceExtras): Servic
     lifecycle,
     admin: new AdminService(deps, runner, remediations, fires),
     recovery: new StartupRecovery(deps, lifecycle),
+    fleet,
   };
 }

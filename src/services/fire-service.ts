@@ -3,6 +3,7 @@ import { resolutionPayload, type Remediation } from '../domain/remediation';
 import { DeliveryService, type DeliveryOutcome, type DeliveryRef, type DeliverySettings, type RedeliverResult } from './delivery-service';
 import type { Actor } from '../domain/lifecycle-event';
 import type { ServiceDeps } from './ports';
+import type { FleetSyncService } from './fleet-sync-service';
 import type { RescheduleService } from './reschedule-service';
 import type { TransitionRunner } from './transition-runner';
 
@@ -50,6 +51,8 @@ export class FireService {
     private readonly runner: TransitionRunner,
     private readonly reschedule: RescheduleService,
     settings: DeliverySettings = {},
+    /** Fleet's check before firing (FLEET_URL set): policies that pass leave, an offline host may wait. */
+    private readonly fleet?: FleetSyncService,
   ) {
     this.delivery = new DeliveryService(deps, runner, settings);
   }
@@ -59,9 +62,21 @@ export class FireService {
     const { logger, clock } = this.deps;
     const early = Date.parse(req.start) - clock.now();
     if (early > MAX_EARLY_MS) return { kind: 'retry', delayMs: early - FIRE_LOOK_AHEAD_MS };
+    // Fleet's results are read while the event is (one host-details read, at most PRE_FIRE_FLEET_MS).
+    const current = this.fleet ? await this.deps.store.get(req.remediationId) : null;
+    const isCurrent = current?.status === 'booked' && current.start === req.start && current.bookingNumber === req.bookingNumber;
+    const fleetLook = isCurrent && this.fleet ? this.fleet.readBeforeFiring(current.host.id) : null;
     if (!(await this.stillThere(req))) return { kind: 'skipped', why: 'the window changed' };
+    // Before the start: a policy Fleet reports passing leaves while the event can still be withdrawn.
+    const fleet = fleetLook && this.fleet ? await this.fleet.beforeFiring(req.remediationId, await fleetLook) : null;
+    if (fleet?.kind === 'skip') return { kind: 'skipped', why: fleet.why };
     const wait = Date.parse(req.start) - clock.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (fleet?.kind === 'fire' && fleet.offline && this.fleet) {
+      const verdict = await this.fleet.offlineAtStart(req.remediationId);
+      if (verdict.kind === 'skip') return { kind: 'skipped', why: verdict.why };
+      if (verdict.kind === 'wait') return { kind: 'retry', delayMs: verdict.delayMs };
+    }
     const claimed = await this.claim(req);
     if (!claimed) {
       logger.debug({ remediation: req.remediationId, start: req.start }, 'fire skipped: window no longer current');

@@ -2,7 +2,7 @@ import type { SchedulingRules } from '../domain/scheduling-rules';
 import type { LifecycleEvent } from '../domain/lifecycle-event';
 import type { Remediation } from '../domain/remediation';
 import type { CalendarGateway } from '../ports/calendar';
-import type { HostDirectory } from '../fleet/fleet-client';
+import type { HostDirectory, PolicyResults } from '../fleet/fleet-client';
 import type { ResolutionSender } from '../webhook/resolution-webhook';
 import type { FeedQuery, ListFilter, StateWrite } from '../store/remediation-store';
 import type { Clock } from '../lib/clock';
@@ -35,6 +35,12 @@ export interface RemediationRepository {
   bookedUntil(until: number): Promise<Remediation[]>;
   allBooked(): Promise<Remediation[]>;
   allFiring(): Promise<Remediation[]>;
+  /** Ids of every open remediation (the Fleet sync's work list). */
+  openIds(): Promise<string[]>;
+  /** Adds open remediations stored before that index existed (once); returns how many. */
+  indexOpenRemediations(): Promise<number>;
+  /** Windows that fired, ended by `endedBy` and not yet followed up in Fleet (see REBOOK_AFTER_FIRE_MINUTES). */
+  firedUnchecked(endedBy: number, limit: number): Promise<Remediation[]>;
   openForHost(hostId: number): Promise<Remediation | null>;
   openIdForHost(hostId: number): Promise<string | null>;
   activeForOwner(email: string): Promise<string | null>;
@@ -115,6 +121,15 @@ export interface ServiceSettings {
   watch: WatchSettings;
   /** `window.upcoming` this many minutes before each start (0 = none). */
   notifyBeforeMinutes: number;
+  /** Fleet as the source of truth (used with `fleet` in ServiceDeps). */
+  fleetSync?: FleetSyncSettings;
+}
+
+export interface FleetSyncSettings {
+  /** FLEET_REQUIRE_ONLINE: an offline host's window waits for it until the window's end, then is rebooked. */
+  requireOnline: boolean;
+  /** REBOOK_AFTER_FIRE_MINUTES: this long after a fired window's end, Fleet is asked which policies still fail. */
+  rebookAfterFireMs: number;
 }
 
 export interface WatchSettings {
@@ -148,6 +163,8 @@ export interface ServiceDeps {
   store: RemediationRepository;
   calendar: CalendarGateway;
   hosts?: HostDirectory;
+  /** Fleet's policy results (FLEET_URL): re-checked by the sync and before each window fires. */
+  fleet?: PolicyResults;
   sender: ResolutionSender;
   scheduler: JobScheduler;
   clock: Clock;

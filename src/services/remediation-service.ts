@@ -107,15 +107,25 @@ export class RemediationService {
   }
 
   private async onPassing(event: PolicyEvent): Promise<void> {
-    const { store, logger, scheduler, clock } = this.deps;
+    const { store, logger } = this.deps;
     const open = await store.openForHost(event.host.id);
     if (!open) {
       logger.debug({ host: event.host.id, policy: event.policy.id }, 'policy passing for a host without open remediation');
       return;
     }
+    await this.passPolicy(open.id, event.policy.id, actorOf(event));
+  }
+
+  /**
+   * A policy of remediation `id` passes (an ingested event, or Fleet's own results: actor `fleet`): it leaves the
+   * remediation; the last one resolves it, its future event is withdrawn and the owner's next host booked.
+   * Returns the remediation as it is now (null: nothing applied).
+   */
+  async passPolicy(id: string, policyId: number, actor: Actor): Promise<Remediation | null> {
+    const { logger, scheduler, clock } = this.deps;
     const applied = await this.runner.apply(
-      open.id,
-      (cur) => (isOpen(cur) ? { type: 'policy_passing', policyId: event.policy.id, actor: actorOf(event) } : null),
+      id,
+      (cur) => (isOpen(cur) ? { type: 'policy_passing', policyId, actor } : null),
       {
         // The resolved host's future event goes: a job added before the resolution is saved.
         before: async (t, cur) => {
@@ -123,15 +133,16 @@ export class RemediationService {
         },
       },
     );
-    if (applied.kind !== 'applied') return;
+    if (applied.kind !== 'applied') return null;
     const r = applied.after;
     if (r.status !== 'resolved') {
-      logger.info({ remediation: r.id, host: r.host.id, owner: r.email, policy: event.policy.id, remaining: r.policies.length }, 'policy passing');
+      logger.info({ remediation: r.id, host: r.host.id, owner: r.email, policy: policyId, remaining: r.policies.length, actor }, 'policy passing');
       await this.refreshEventText(r);
-      return;
+      return r;
     }
-    logger.info({ remediation: r.id, host: r.host.id, owner: r.email, was: applied.before?.status }, 'every policy passes: remediation resolved');
+    logger.info({ remediation: r.id, host: r.host.id, owner: r.email, was: applied.before?.status, actor }, 'every policy passes: remediation resolved');
     if (applied.before?.status === 'booked' || applied.before?.status === 'firing') await scheduler.requestChannelMaintenance();
+    return r;
   }
 
   /** A booked window that has not started yet leaves the calendar (a job: see withdrawEvent). */

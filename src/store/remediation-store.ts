@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { EventDraft, LifecycleEvent } from '../domain/lifecycle-event';
 import type { IndexChanges } from '../domain/remediation-lifecycle';
-import type { Remediation, RemediationStatus } from '../domain/remediation';
+import { isOpen, type Remediation, type RemediationStatus } from '../domain/remediation';
 import type { RemediationRepository } from '../services/ports';
 import { RedisLock } from './redis-lock';
 
@@ -94,6 +94,9 @@ function toStoredEvent(r: Remediation, draft: EventDraft, occurredAt: number): L
  *   {mw}:booking:lease:<id>       a replica is booking it right now (PX lease)
  *   {mw}:booked                   zset of booked remediation ids, by window start (what the watcher watches)
  *   {mw}:firing                   zset of firing remediation ids, by fire time (what the stuck-delivery sweep checks)
+ *   {mw}:open                     zset of open remediation ids, by creation time (what the Fleet sync re-checks)
+ *   {mw}:fired-unchecked          zset of windows that fired and were not followed up in Fleet yet, by window end
+ *                                 (kept only with FLEET_URL: REBOOK_AFTER_FIRE_MINUTES after the end, Fleet is asked)
  *   {mw}:rem:<id>:history         list of the remediation's events (JSON), oldest first
  *   {mw}:status-counts            hash: remediations per status (for metrics)
  *   {mw}:events                   stream of every event (field "e": JSON), the global feed; trimmed to a length
@@ -109,6 +112,8 @@ export class RemediationStore implements RemediationRepository {
     readonly prefix: string,
     /** The global feed keeps about this many events (XADD MAXLEN ~): see EVENT_FEED_MAX_LENGTH. */
     readonly feedMaxLength = DEFAULT_FEED_MAX_LENGTH,
+    /** Keep {mw}:fired-unchecked (windows to follow up in Fleet after they fired): only when Fleet is configured. */
+    readonly followUpFired = false,
   ) {
     this.lock = new RedisLock(redis);
   }
@@ -251,6 +256,11 @@ export class RemediationStore implements RemediationRepository {
     else m.zrem(this.key('booked'), r.id);
     if (r.status === 'firing') m.zadd(this.key('firing'), Date.parse(r.firedAt ?? r.updatedAt), r.id);
     else m.zrem(this.key('firing'), r.id);
+    if (isOpen(r)) m.zadd(this.key('open'), Date.parse(r.createdAt), r.id);
+    else m.zrem(this.key('open'), r.id);
+    const unchecked = r.firedAt && r.end && !r.fleetFollowedUpAt && (r.status === 'firing' || r.status === 'fired' || r.status === 'delivery_failed');
+    if (this.followUpFired && unchecked) m.zadd(this.key('fired-unchecked'), Date.parse(r.end as string), r.id);
+    else m.zrem(this.key('fired-unchecked'), r.id);
     if (changes.openForHost === true) m.set(this.key('host', r.host.id, 'open'), r.id);
     if (changes.openForHost === false) m.del(this.key('host', r.host.id, 'open'));
     if (owner && changes.activeForOwner === true) m.set(this.key('owner', owner, 'active'), r.id);
@@ -259,6 +269,34 @@ export class RemediationStore implements RemediationRepository {
     if (owner && changes.waiting === false) m.zrem(this.key('owner', owner, 'waiting'), r.id);
     if (changes.pendingSince !== undefined) m.zadd(this.key('booking', 'pending'), 'NX', changes.pendingSince, r.id);
     if (changes.pending === false) m.zrem(this.key('booking', 'pending'), r.id);
+  }
+
+  /**
+   * Puts the open remediations stored before {mw}:open existed into it (once per key prefix: a marker key says it
+   * was done). Returns how many were added.
+   */
+  async indexOpenRemediations(chunk = 500): Promise<number> {
+    const marker = this.key('open', 'indexed');
+    if (await this.redis.exists(marker)) return 0;
+    let added = 0;
+    for (let offset = 0; ; offset += chunk) {
+      const ids = await this.redis.zrange(this.key('rems'), String(offset), String(offset + chunk - 1));
+      if (ids.length === 0) break;
+      const open = (await this.getMany(ids)).filter(isOpen);
+      if (open.length > 0) added += await this.redis.zadd(this.key('open'), 'NX', ...open.flatMap((r) => [String(Date.parse(r.createdAt)), r.id]));
+    }
+    await this.redis.set(marker, new Date().toISOString());
+    return added;
+  }
+
+  /** Ids of every open remediation, oldest first (the Fleet sync's work list). */
+  async openIds(): Promise<string[]> {
+    return this.redis.zrange(this.key('open'), '0', '-1');
+  }
+
+  /** Windows that fired, ended by `endedBy` (epoch ms) and were not followed up in Fleet yet, earliest end first. */
+  async firedUnchecked(endedBy: number, limit: number): Promise<Remediation[]> {
+    return this.getMany(await this.redis.zrangebyscore(this.key('fired-unchecked'), '-inf', endedBy, 'LIMIT', 0, limit));
   }
 
   /** Booked remediations whose window starts up to `until` (epoch ms), earliest first. */

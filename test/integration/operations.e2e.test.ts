@@ -75,6 +75,6 @@ describe('operations: /metrics, /openapi.json and /docs, /admin/queues', () => {
     const api = await get('/admin/queues/api/queues', { authorization: `Bearer ${TEST_TOKENS.admin}` });
     expect(api.status).toBe(200);
     const names = (JSON.parse(api.text) as { queues: Array<{ name: string }> }).queues.map((q) => q.name).sort();
-    expect(names).toEqual(['bookings', 'calendar-sync', 'calendar-watch', 'fires', 'lifecycle', 'policy-events']);
+    expect(names).toEqual(['bookings', 'calendar-sync', 'calendar-watch', 'fires', 'fleet-sync', 'lifecycle', 'policy-events']);
   });
 });

@@ -2,7 +2,7 @@ import { compareStreamIds as compareCursorIds } from '../../src/store/remediatio
 import { randomBytes } from 'node:crypto';
 import type { EventDraft, LifecycleEvent } from '../../src/domain/lifecycle-event';
 import type { IndexChanges } from '../../src/domain/remediation-lifecycle';
-import type { Remediation, RemediationStatus } from '../../src/domain/remediation';
+import { OPEN_STATUSES, type Remediation, type RemediationStatus } from '../../src/domain/remediation';
 import { systemClock, type Clock } from '../../src/lib/clock';
 import type { FeedQuery, ListFilter, RemediationRepository, StateWrite } from '../../src/services/ports';
 import { decodeListCursor, DEFAULT_FEED_MAX_LENGTH } from '../../src/store/remediation-store';
@@ -136,6 +136,9 @@ export class InMemoryRemediationStore implements RemediationRepository {
   private readonly leases = new Map<string, number>();
   private readonly booked = new SortedSet();
   private readonly firing = new SortedSet();
+  /** Open remediations by creation time; fired windows not yet followed up in Fleet, by end (as RemediationStore). */
+  private readonly open = new SortedSet();
+  private readonly firedUncheckedSet = new SortedSet();
   private readonly histories = new Map<string, string[]>();
   private readonly counts = new Map<RemediationStatus, number>();
   private feed: FeedEntry[] = [];
@@ -303,6 +306,18 @@ export class InMemoryRemediationStore implements RemediationRepository {
     return this.getMany(this.booked.members());
   }
 
+  async openIds(): Promise<string[]> {
+    return this.open.members();
+  }
+
+  async indexOpenRemediations(): Promise<number> {
+    return 0;
+  }
+
+  async firedUnchecked(endedBy: number, limit: number): Promise<Remediation[]> {
+    return this.getMany(this.firedUncheckedSet.upTo(endedBy).slice(0, limit));
+  }
+
   async allFiring(): Promise<Remediation[]> {
     return this.getMany(this.firing.members());
   }
@@ -399,6 +414,11 @@ export class InMemoryRemediationStore implements RemediationRepository {
     else this.booked.remove(r.id);
     if (r.status === 'firing') this.firing.add(r.id, Date.parse(r.firedAt ?? r.updatedAt));
     else this.firing.remove(r.id);
+    if (OPEN_STATUSES.has(r.status)) this.open.add(r.id, Date.parse(r.createdAt));
+    else this.open.remove(r.id);
+    const unchecked = r.firedAt && r.end && !r.fleetFollowedUpAt && (r.status === 'firing' || r.status === 'fired' || r.status === 'delivery_failed');
+    if (unchecked) this.firedUncheckedSet.add(r.id, Date.parse(r.end as string));
+    else this.firedUncheckedSet.remove(r.id);
     if (changes.openForHost === true) this.hostOpen.set(r.host.id, r.id);
     if (changes.openForHost === false) this.hostOpen.delete(r.host.id);
     if (owner && changes.activeForOwner === true) this.ownerActive.set(owner, r.id);
