@@ -158,11 +158,15 @@ describe('Google faults (daemon + Redis + Calendar emulator injecting faults)', 
     const colleagues = addOwners('colleague', 9);
     const leaver = `left.the.company@${DOMAIN}`; // never a user of the domain: the token endpoint refuses it
     const hosts = await post([colleagues[0], colleagues[1], leaver, ...colleagues.slice(2)]);
-    const { remediations } = await settle([leaver, ...colleagues]);
+    const { remediations } = await settle(colleagues);
 
-    const gone = remediations.find((r) => r.email === leaver);
-    expect(gone).toMatchObject({ host_id: hosts.get(leaver), status: 'unassigned', calendar_event_id: null });
-    expect(gone?.reason).toMatch(/invalid_grant/);
+    // Unassigned, the owner's calendar no longer usable: the remediation names no owner (its host guards it), and
+    // its history says whom it lost and why.
+    const gone = await t.daemon.waitForStatus(hosts.get(leaver) as number, 'unassigned');
+    expect(gone).toMatchObject({ host_id: hosts.get(leaver), status: 'unassigned', email: null, calendar_event_id: null });
+    expect(gone.reason).toMatch(/invalid_grant/);
+    const { history } = await t.daemon.remediation(gone.id);
+    expect(history[history.length - 1]).toMatchObject({ type: 'remediation.unassigned', data: { previous_owner: leaver } });
     for (const owner of colleagues) {
       expect(remediations.find((r) => r.email === owner)?.status).toBe('booked');
       expect(ourEvents(owner)).toHaveLength(1);
