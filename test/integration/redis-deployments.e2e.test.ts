@@ -1,0 +1,120 @@
+import { createRedisClient, connectRedis } from '../../src/lib/redis-connection';
+import { policyEvent } from '../support/daemon-client';
+import { ClusterDeployment, SentinelDeployment, TlsDeployment } from '../support/redis-deployments';
+import { startTestEnv, type TestEnv } from '../support/test-app';
+import { TestClock } from '../support/test-clock';
+import { waitFor } from '../support/wait';
+
+/**
+ * The whole daemon on the Redis deployments operators run, each a real local one started here: one booking and
+ * one fire (the resolution webhook at the window's start) through Sentinel, a 3-primary Cluster and TLS.
+ */
+jest.setTimeout(90_000);
+
+// Tuesday 24 November 2026, 09:00 UTC: the first slot of the owner's day.
+const START = '2026-11-24T09:00:00.000+00:00';
+
+async function bookAndFire(env: TestEnv, clock: TestClock, hostId: number): Promise<void> {
+  const owner = `owner${hostId}@acme.com`;
+  env.emulator.addUser(owner, { timeZone: 'UTC' });
+  clock.set(Date.parse(START) - 3000);
+  const accepted = await env.client.post('/v1/policy-events', policyEvent('policy_failing', { id: hostId, emails: [owner] }, { id: 7, name: 'Disk encryption enabled' }));
+  expect(accepted).toEqual({ status: 202, body: { accepted: 1 } });
+  const booked = await env.client.waitForStatus(hostId, 'booked');
+  expect(booked.start).toBe(START);
+  expect(env.emulator.events(owner).map((e) => e.id)).toEqual([booked.calendar_event_id]);
+
+  const delivery = await waitFor(() => env.webhook.requests.find((r) => (r.body as { host_id?: number })?.host_id === hostId), {
+    timeoutMs: 10_000,
+    what: 'resolution webhook',
+  });
+  expect(delivery.body).toMatchObject({ host_id: hostId, failing_policies: [{ id: 7, name: 'Disk encryption enabled' }] });
+  const fired = await env.client.waitForStatus(hostId, 'fired');
+  expect(fired.delivery).toMatchObject({ last_status: 200 });
+  expect(env.webhook.requests.filter((r) => (r.body as { host_id?: number })?.host_id === hostId)).toHaveLength(1);
+}
+
+describe('Redis Sentinel (one primary, one sentinel)', () => {
+  const clock = new TestClock(START);
+  let sentinel: SentinelDeployment;
+  let env: TestEnv | undefined;
+
+  beforeAll(async () => {
+    sentinel = await new SentinelDeployment().start();
+    env = await startTestEnv({ label: 'sentinel', clock, env: sentinel.env });
+  });
+  afterAll(async () => {
+    await env?.stop();
+    await sentinel?.destroy();
+  });
+
+  it('books and fires with REDIS_SENTINELS / REDIS_SENTINEL_NAME, its state on the primary the sentinel names', async () => {
+    await bookAndFire(env!, clock, 601);
+    const primary = sentinel.primary();
+    try {
+      const keys = await primary.keys(`${env!.prefix}:*`);
+      expect(keys.length).toBeGreaterThan(0);
+    } finally {
+      primary.disconnect();
+    }
+  });
+});
+
+describe('Redis Cluster (3 primaries)', () => {
+  const clock = new TestClock(START);
+  let cluster: ClusterDeployment;
+  let env: TestEnv | undefined;
+
+  beforeAll(async () => {
+    cluster = await new ClusterDeployment().start();
+    env = await startTestEnv({ label: 'cluster', clock, env: cluster.env });
+  });
+  afterAll(async () => {
+    await env?.stop();
+    await cluster?.destroy();
+  });
+
+  it('books and fires with REDIS_CLUSTER_NODES; every key (store and BullMQ) on the hash tag’s one slot', async () => {
+    await bookAndFire(env!, clock, 602);
+    const counts = await cluster.keyCounts();
+    // The prefix's {hash tag} puts everything on one slot, so on exactly one of the three primaries.
+    expect(counts.filter((n) => n > 0)).toHaveLength(1);
+  });
+});
+
+describe('Redis over TLS (rediss://, a CA file)', () => {
+  const clock = new TestClock(START);
+  let tls: TlsDeployment;
+  let env: TestEnv | undefined;
+
+  beforeAll(async () => {
+    tls = await new TlsDeployment().start();
+    env = await startTestEnv({ label: 'tls', clock, env: { REDIS_URL: tls.url, REDIS_TLS_CA_FILE: tls.caFile } });
+  });
+  afterAll(async () => {
+    await env?.stop();
+    await tls?.destroy();
+  });
+
+  it('books and fires over rediss:// with REDIS_TLS_CA_FILE', async () => {
+    await bookAndFire(env!, clock, 603);
+    const client = tls.client();
+    try {
+      expect((await client.keys(`${env!.prefix}:*`)).length).toBeGreaterThan(0);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('verifies the server certificate: without the CA file the self-signed chain is refused', async () => {
+    const client = createRedisClient({ deployment: { kind: 'url', url: tls.url } }, 'main', { retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    const errors: Error[] = [];
+    client.on('error', (err: Error) => errors.push(err));
+    try {
+      await expect(connectRedis(client)).rejects.toThrow();
+      expect(errors.map((e) => e.message).join('\n')).toMatch(/self[- ]signed|certificate/i);
+    } finally {
+      client.disconnect();
+    }
+  });
+});
