@@ -100,7 +100,24 @@ export function parseHostPorts(list: string): HostPort[] {
   });
 }
 
-/** Connects a lazily created client (waits until it can take commands). */
-export async function connectRedis(client: RedisClient): Promise<void> {
-  if (client.status === 'wait') await client.connect();
+/**
+ * Connects a lazily created client (waits until it can take commands). Bounded: a Sentinel client whose sentinels
+ * are all unreachable would otherwise retry for ever; on failure the client is disconnected (no retries left behind).
+ */
+export async function connectRedis(client: RedisClient, timeoutMs = 15_000): Promise<void> {
+  if (client.status !== 'wait') return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no connection within ${timeoutMs / 1000} s`)), timeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }

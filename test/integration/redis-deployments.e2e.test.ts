@@ -1,5 +1,6 @@
 import { createRedisClient, connectRedis } from '../../src/lib/redis-connection';
 import { policyEvent } from '../support/daemon-client';
+import { freePort } from '../support/free-port';
 import { ClusterDeployment, SentinelDeployment, TlsDeployment } from '../support/redis-deployments';
 import { startTestEnv, type TestEnv } from '../support/test-app';
 import { TestClock } from '../support/test-clock';
@@ -46,6 +47,15 @@ describe('Redis Sentinel (one primary, one sentinel)', () => {
   afterAll(async () => {
     await env?.stop();
     await sentinel?.destroy();
+  });
+
+  it('gives up connecting (and stops retrying) when no sentinel answers, instead of waiting for ever', async () => {
+    const nobody = await freePort();
+    const client = createRedisClient({ deployment: { kind: 'sentinel', sentinels: [{ host: '127.0.0.1', port: nobody }], name: 'x' } }, 'main');
+    client.on('error', () => undefined);
+    await expect(connectRedis(client, 500)).rejects.toThrow('no connection within 0.5 s');
+    // Disconnected by connectRedis: the client ends rather than retrying in the background.
+    await waitFor(() => client.status === 'end', { what: 'the client to end' });
   });
 
   it('books and fires with REDIS_SENTINELS / REDIS_SENTINEL_NAME, its state on the primary the sentinel names', async () => {
