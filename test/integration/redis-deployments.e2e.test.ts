@@ -1,4 +1,5 @@
 import { createRedisClient, connectRedis } from '../../src/lib/redis-connection';
+import { checkRedisReachable } from '../../src/lib/startup-checks';
 import { policyEvent } from '../support/daemon-client';
 import { freePort } from '../support/free-port';
 import { ClusterDeployment, SentinelDeployment, TlsDeployment } from '../support/redis-deployments';
@@ -114,6 +115,11 @@ describe('Redis over TLS (rediss://, a CA file)', () => {
     } finally {
       client.disconnect();
     }
+  });
+
+  it('the start-up reachability check connects the same way (with the CA file), and names REDIS_URL without it', async () => {
+    await expect(checkRedisReachable(tls.url, 3000, tls.caFile)).resolves.toBeUndefined();
+    await expect(checkRedisReachable(tls.url, 3000)).rejects.toThrow(`cannot reach Redis at REDIS_URL=${tls.url}`);
   });
 
   it('verifies the server certificate: without the CA file the self-signed chain is refused', async () => {
