@@ -73,7 +73,8 @@ async function redisChecks(config: Config, add: Add): Promise<void> {
     const volatile = ok.filter((s) => !s.aof && !s.save);
     if (volatile.length === 0) {
       const how = [...new Set(ok.map((s) => [s.aof ? 'AOF' : '', s.save ? `RDB save ${s.save}` : ''].filter(Boolean).join(' + ')))].join('; ');
-      add('redis.persistence', 'pass', `persistence on (${how})`);
+      const rdbOnly = ok.some((s) => !s.aof);
+      add('redis.persistence', 'pass', `persistence on (${how})${rdbOnly ? '; appendonly yes is recommended: RDB snapshots alone can lose minutes of writes' : ''}`);
     } else {
       add('redis.persistence', 'warn', 'persistence is off (appendonly no, no save points): a Redis restart forgets every booked window and queued job; set appendonly yes');
     }

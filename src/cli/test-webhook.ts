@@ -34,7 +34,14 @@ export async function testWebhook(config: Config, opts: { url?: string; now: num
   };
   const webhookId = `test_${randomBytes(12).toString('hex')}`;
   const dispatcher = proxyDispatcher(config.outboundProxy);
-  const sender = new HttpResolutionSender({ url, secret: config.webhook.secret, timeoutMs: config.webhook.timeoutSeconds * 1000, dispatcher });
+  // As the daemon sends resolution webhooks: signed, with RESOLUTION_WEBHOOK_HEADERS, through the outbound proxy.
+  const sender = new HttpResolutionSender({
+    url,
+    secret: config.webhook.secret,
+    extraHeaders: config.webhook.extraHeaders,
+    timeoutMs: config.webhook.timeoutSeconds * 1000,
+    dispatcher,
+  });
   try {
     const result = await sender.send({ id: webhookId, body: JSON.stringify(payload) });
     const status = result.kind === 'answered' ? result.status : null;

@@ -203,11 +203,16 @@ describe('maintenance-windows test-webhook', () => {
   afterAll(() => receiver.close());
 
   it('sends a signed sample of Fleet’s payload with a test_ webhook-id, and prints the answer', async () => {
-    const r = await cli(['test-webhook', '--json'], { RESOLUTION_WEBHOOK_URL: `${receiver.url}/tines`, WEBHOOK_SECRET: secret });
+    const r = await cli(['test-webhook', '--json'], {
+      RESOLUTION_WEBHOOK_URL: `${receiver.url}/tines`,
+      WEBHOOK_SECRET: secret,
+      RESOLUTION_WEBHOOK_HEADERS: 'Authorization: Bearer tines-secret-123',
+    });
     expect(r.code).toBe(0);
     expect(r.json).toMatchObject({ ok: true, status: 200, signed: true, url: `${receiver.url}/tines` });
     const [req] = receiver.requests;
     expect(req.url).toBe('/tines');
+    expect(req.headers.authorization).toBe('Bearer tines-secret-123');
     expect(req.headers['webhook-id']).toBe(r.json.webhook_id);
     expect(r.json.webhook_id).toMatch(/^test_[0-9a-f]{24}$/);
     // Verified the way a receiver would, with the reference Standard Webhooks library.
