@@ -1,3 +1,4 @@
+import { main } from '../../src/cli/main';
 import { createRedisClient, connectRedis } from '../../src/lib/redis-connection';
 import { checkRedisReachable } from '../../src/lib/startup-checks';
 import { policyEvent } from '../support/daemon-client';
@@ -36,6 +37,15 @@ async function bookAndFire(env: TestEnv, clock: TestClock, hostId: number): Prom
   expect(env.webhook.requests.filter((r) => (r.body as { host_id?: number })?.host_id === hostId)).toHaveLength(1);
 }
 
+/** `maintenance-windows doctor --json`'s Redis checks for this environment. */
+async function doctorRedisChecks(env: Record<string, string>): Promise<Record<string, string>> {
+  let out = '';
+  const code = await main(['doctor', '--json'], { stdout: (t) => void (out += t), stderr: () => undefined, env, cwd: __dirname });
+  const checks = (JSON.parse(out) as { checks: Array<{ name: string; status: string }> }).checks;
+  expect(code).toBe(0);
+  return Object.fromEntries(checks.filter((c) => c.name.startsWith('redis.')).map((c) => [c.name, c.status]));
+}
+
 describe('Redis Sentinel (one primary, one sentinel)', () => {
   const clock = new TestClock(START);
   let sentinel: SentinelDeployment;
@@ -61,6 +71,7 @@ describe('Redis Sentinel (one primary, one sentinel)', () => {
 
   it('books and fires with REDIS_SENTINELS / REDIS_SENTINEL_NAME, its state on the primary the sentinel names', async () => {
     await bookAndFire(env!, clock, 601);
+    expect(await doctorRedisChecks(sentinel.env)).toEqual({ 'redis.ping': 'pass', 'redis.maxmemory-policy': 'pass', 'redis.persistence': 'warn' });
     const primary = sentinel.primary();
     try {
       const keys = await primary.keys(`${env!.prefix}:*`);
@@ -87,6 +98,8 @@ describe('Redis Cluster (3 primaries)', () => {
 
   it('books and fires with REDIS_CLUSTER_NODES; every key (store and BullMQ) on the hash tag’s one slot', async () => {
     await bookAndFire(env!, clock, 602);
+    // doctor asks every primary of the Cluster.
+    expect(await doctorRedisChecks(cluster.env)).toEqual({ 'redis.ping': 'pass', 'redis.maxmemory-policy': 'pass', 'redis.persistence': 'warn' });
     const counts = await cluster.keyCounts();
     // The prefix's {hash tag} puts everything on one slot, so on exactly one of the three primaries.
     expect(counts.filter((n) => n > 0)).toHaveLength(1);
