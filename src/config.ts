@@ -55,6 +55,9 @@ const envSchema = z.object({
   REDIS_SENTINEL_NAME: z.preprocess(emptyToUndefined, z.string().trim().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be the monitored primary\'s name (letters, digits, ._-)').optional()),
   REDIS_CLUSTER_NODES: z.preprocess(emptyToUndefined, z.string().trim().optional()),
   REDIS_TLS_CA_FILE: z.preprocess(emptyToUndefined, z.string().trim().optional()),
+  REDIS_USERNAME: z.preprocess(emptyToUndefined, z.string().optional()),
+  REDIS_PASSWORD: z.preprocess(emptyToUndefined, z.string().optional()),
+  REDIS_SENTINEL_PASSWORD: z.preprocess(emptyToUndefined, z.string().optional()),
   REDIS_KEY_PREFIX: z.preprocess(
     emptyToUndefined,
     z
@@ -362,11 +365,21 @@ function redisConnectionOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): R
   if (name !== undefined && sentinels === undefined) problem('REDIS_SENTINEL_NAME', 'needs REDIS_SENTINELS (the sentinels to ask for that primary)');
   if (sentinels !== undefined && name === undefined) problem('REDIS_SENTINEL_NAME', 'is required with REDIS_SENTINELS (the name the sentinels monitor, e.g. mymaster)');
   if (tlsCaFile !== undefined && !existsSync(tlsCaFile)) problem('REDIS_TLS_CA_FILE', `names no readable file (got ${JSON.stringify(tlsCaFile)})`);
+  const username = value('REDIS_USERNAME');
+  const password = value('REDIS_PASSWORD');
+  const sentinelPassword = value('REDIS_SENTINEL_PASSWORD');
+  for (const [variable, v] of [['REDIS_USERNAME', username], ['REDIS_PASSWORD', password]] as const) {
+    if (v !== undefined && sentinels === undefined && cluster === undefined) problem(variable, 'is for REDIS_SENTINELS or REDIS_CLUSTER_NODES (with REDIS_URL, put the credentials in the URL)');
+  }
+  if (sentinelPassword !== undefined && sentinels === undefined) problem('REDIS_SENTINEL_PASSWORD', 'needs REDIS_SENTINELS');
+  const auth = username !== undefined || password !== undefined ? { ...(username ? { username } : {}), ...(password ? { password } : {}) } : undefined;
   const sentinelNodes = sentinels !== undefined ? nodes('REDIS_SENTINELS') : [];
   const clusterNodes = cluster !== undefined ? nodes('REDIS_CLUSTER_NODES') : [];
   if (problems.length > before) return undefined;
-  if (sentinels !== undefined) return { deployment: { kind: 'sentinel', sentinels: sentinelNodes, name: name ?? '' }, tlsCaFile };
-  if (cluster !== undefined) return { deployment: { kind: 'cluster', nodes: clusterNodes }, tlsCaFile };
+  if (sentinels !== undefined) {
+    return { deployment: { kind: 'sentinel', sentinels: sentinelNodes, name: name ?? '' }, tlsCaFile, ...(auth ? { auth } : {}), ...(sentinelPassword ? { sentinelPassword } : {}) };
+  }
+  if (cluster !== undefined) return { deployment: { kind: 'cluster', nodes: clusterNodes }, tlsCaFile, ...(auth ? { auth } : {}) };
   return { deployment: { kind: 'url', url: value('REDIS_URL') ?? 'redis://127.0.0.1:6379' }, tlsCaFile };
 }
 

@@ -21,6 +21,10 @@ export type RedisDeployment =
 
 export interface RedisConnectionConfig {
   deployment: RedisDeployment;
+  /** Sentinel and Cluster: the data nodes' ACL user and password (REDIS_USERNAME, REDIS_PASSWORD); a URL carries its own. */
+  auth?: { username?: string; password?: string };
+  /** Sentinel: the sentinels' own password (REDIS_SENTINEL_PASSWORD). */
+  sentinelPassword?: string;
   /** PEM file of the CA that signed the server's certificate (TLS); unset: the system's CAs. */
   tlsCaFile?: string;
 }
@@ -67,13 +71,20 @@ export function createRedisClient(config: RedisConnectionConfig, role: RedisRole
       lazyConnect,
       ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
       ...(retryStrategy ? { clusterRetryStrategy: retryStrategy } : {}),
-      redisOptions: { ...perNode, ...(tls ? { tls } : {}) },
+      redisOptions: { ...perNode, ...config.auth, ...(tls ? { tls } : {}) },
     };
     return new Cluster(d.nodes, clusterOptions);
   }
   if (d.kind === 'sentinel') {
     const tls = tlsOptions(config, false);
-    return new Redis({ ...options, sentinels: d.sentinels, name: d.name, ...(tls ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {}) });
+    return new Redis({
+      ...options,
+      ...config.auth,
+      sentinels: d.sentinels,
+      name: d.name,
+      ...(config.sentinelPassword ? { sentinelPassword: config.sentinelPassword } : {}),
+      ...(tls ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+    });
   }
   const tls = tlsOptions(config, d.url.startsWith('rediss://'));
   return new Redis(d.url, { ...options, ...(tls ? { tls } : {}) });

@@ -46,13 +46,13 @@ async function doctorRedisChecks(env: Record<string, string>): Promise<Record<st
   return Object.fromEntries(checks.filter((c) => c.name.startsWith('redis.')).map((c) => [c.name, c.status]));
 }
 
-describe('Redis Sentinel (one primary, one sentinel)', () => {
+describe('Redis Sentinel (one primary, one sentinel, each with its password)', () => {
   const clock = new TestClock(START);
   let sentinel: SentinelDeployment;
   let env: TestEnv | undefined;
 
   beforeAll(async () => {
-    sentinel = await new SentinelDeployment().start();
+    sentinel = await new SentinelDeployment({ primary: 'primary-pw-0123', sentinel: 'sentinel-pw-4567' }).start();
     env = await startTestEnv({ label: 'sentinel', clock, env: sentinel.env });
   });
   afterAll(async () => {
@@ -69,7 +69,7 @@ describe('Redis Sentinel (one primary, one sentinel)', () => {
     await waitFor(() => client.status === 'end', { what: 'the client to end' });
   });
 
-  it('books and fires with REDIS_SENTINELS / REDIS_SENTINEL_NAME, its state on the primary the sentinel names', async () => {
+  it('books and fires with REDIS_SENTINELS / REDIS_SENTINEL_NAME / REDIS_PASSWORD / REDIS_SENTINEL_PASSWORD, its state on the primary the sentinel names', async () => {
     await bookAndFire(env!, clock, 601);
     expect(await doctorRedisChecks(sentinel.env)).toEqual({ 'redis.ping': 'pass', 'redis.maxmemory-policy': 'pass', 'redis.persistence': 'warn' });
     const primary = sentinel.primary();

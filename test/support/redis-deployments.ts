@@ -67,26 +67,42 @@ async function answer(options: RedisOptions, command: (r: Redis) => Promise<unkn
   }
 }
 
-/** One primary and one Sentinel monitoring it as `name` (quorum 1). */
+/** One primary and one Sentinel monitoring it as `name` (quorum 1); each optionally behind its own password. */
 export class SentinelDeployment extends Deployment {
   readonly name = 'mw-primary';
   primaryPort = 0;
   sentinelPort = 0;
 
+  constructor(private readonly passwords: { primary?: string; sentinel?: string } = {}) {
+    super();
+  }
+
   async start(): Promise<this> {
     this.primaryPort = await freePort();
     this.sentinelPort = await freePort();
-    this.spawnRedis(['--port', String(this.primaryPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], 'primary');
-    await until(async () => (await answer({ port: this.primaryPort }, (r) => r.ping())) === 'PONG', () => `primary did not start:\n${this.log('primary')}`);
+    const { primary: primaryPassword, sentinel: sentinelPassword } = this.passwords;
+    this.spawnRedis(
+      ['--port', String(this.primaryPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...(primaryPassword ? ['--requirepass', primaryPassword] : [])],
+      'primary',
+    );
+    await until(async () => (await answer({ port: this.primaryPort, password: primaryPassword }, (r) => r.ping())) === 'PONG', () => `primary did not start:\n${this.log('primary')}`);
     const conf = join(this.dir, 'sentinel.conf');
     writeFileSync(
       conf,
-      [`port ${this.sentinelPort}`, 'bind 127.0.0.1', `dir ${this.dir}`, `sentinel monitor ${this.name} 127.0.0.1 ${this.primaryPort} 1`, ''].join('\n'),
+      [
+        `port ${this.sentinelPort}`,
+        'bind 127.0.0.1',
+        `dir ${this.dir}`,
+        `sentinel monitor ${this.name} 127.0.0.1 ${this.primaryPort} 1`,
+        ...(primaryPassword ? [`sentinel auth-pass ${this.name} ${primaryPassword}`] : []),
+        ...(sentinelPassword ? [`requirepass ${sentinelPassword}`] : []),
+        '',
+      ].join('\n'),
     );
     this.spawnRedis([conf, '--sentinel'], 'sentinel');
     await until(
       async () => {
-        const addr = (await answer({ port: this.sentinelPort }, (r) => r.call('SENTINEL', 'get-master-addr-by-name', this.name))) as string[] | null;
+        const addr = (await answer({ port: this.sentinelPort, password: sentinelPassword }, (r) => r.call('SENTINEL', 'get-master-addr-by-name', this.name))) as string[] | null;
         return addr?.[1] === String(this.primaryPort);
       },
       () => `sentinel did not start:\n${this.log('sentinel')}`,
@@ -95,12 +111,19 @@ export class SentinelDeployment extends Deployment {
   }
 
   get env(): Record<string, string> {
-    return { REDIS_URL: '', REDIS_SENTINELS: `127.0.0.1:${this.sentinelPort}`, REDIS_SENTINEL_NAME: this.name };
+    const { primary, sentinel } = this.passwords;
+    return {
+      REDIS_URL: '',
+      REDIS_SENTINELS: `127.0.0.1:${this.sentinelPort}`,
+      REDIS_SENTINEL_NAME: this.name,
+      ...(primary ? { REDIS_PASSWORD: primary } : {}),
+      ...(sentinel ? { REDIS_SENTINEL_PASSWORD: sentinel } : {}),
+    };
   }
 
   /** A plain client of the primary (to look at what the daemon wrote). */
   primary(): Redis {
-    return new Redis({ port: this.primaryPort, maxRetriesPerRequest: 1 });
+    return new Redis({ port: this.primaryPort, password: this.passwords.primary, maxRetriesPerRequest: 1 });
   }
 }
 

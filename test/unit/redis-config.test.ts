@@ -27,6 +27,18 @@ describe('Redis deployment variables (exactly one of REDIS_URL, REDIS_SENTINELS,
     expect(describeRedis(c)).toBe('sentinel mymaster via s1:26379,s2:26379,::1:26380');
   });
 
+  it('reads Sentinel and Cluster credentials, refused with REDIS_URL (whose URL carries its own)', () => {
+    const s = loadConfig({ REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm', REDIS_PASSWORD: 'pw', REDIS_SENTINEL_PASSWORD: 'spw' }).redis.connection;
+    expect(s).toMatchObject({ auth: { password: 'pw' }, sentinelPassword: 'spw' });
+    const c = loadConfig({ REDIS_CLUSTER_NODES: 'n1:7000', REDIS_USERNAME: 'mw', REDIS_PASSWORD: 'pw' }).redis.connection;
+    expect(c).toMatchObject({ auth: { username: 'mw', password: 'pw' } });
+    expect(error({ REDIS_PASSWORD: 'pw' })).toBe(
+      'invalid configuration: REDIS_PASSWORD is for REDIS_SENTINELS or REDIS_CLUSTER_NODES (with REDIS_URL, put the credentials in the URL)',
+    );
+    expect(error({ REDIS_CLUSTER_NODES: 'n1:7000', REDIS_SENTINEL_PASSWORD: 'spw' })).toBe('invalid configuration: REDIS_SENTINEL_PASSWORD needs REDIS_SENTINELS');
+    expect(error({ REDIS_CLUSTER_NODES: 'n1:7000', REDIS_SENTINEL_PASSWORD: 'spw' })).not.toContain('spw"');
+  });
+
   it('reads a Cluster deployment', () => {
     const c = loadConfig({ REDIS_CLUSTER_NODES: 'n1:7000,n2:7001' }).redis.connection;
     expect(c.deployment).toEqual({ kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }] });
