@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { ConfigError, pushPossible, SANDBOX_KEY_PREFIX, type Config } from './config';
 import { FleetClient } from './fleet/fleet-client';
 import { GoogleCalendarGateway } from './google/google-calendar-gateway';
@@ -15,6 +14,7 @@ import { systemClock, type Clock } from './lib/clock';
 import { createLogger, type Logger } from './lib/logger';
 import { describeProxy, fetchThrough, proxyDispatcher } from './lib/outbound-proxy';
 import { ensureLocalRedis } from './lib/redis-bootstrap';
+import { connectRedis, createRedisClient } from './lib/redis-connection';
 import { clearSandboxState, registerSandboxRoutes, SINK_PATH, startSandbox, type Sandbox } from './sandbox/sandbox';
 import { Metrics } from './observability/metrics';
 import { createServices, type Services } from './services/create-services';
@@ -71,18 +71,20 @@ export class App {
     const closers: Closer[] = [];
     try {
       let redisChild: ChildProcess | null = null;
-      if (!config.redis.urlFromEnv) redisChild = await ensureLocalRedis(config.redis.url, logger);
+      const redisDeployment = config.redis.connection.deployment;
+      if (redisDeployment.kind === 'url' && !config.redis.urlFromEnv) redisChild = await ensureLocalRedis(config.redis.url, logger);
       if (redisChild) closers.push(['redis-server', () => redisChild?.kill()]);
 
-      const redis = new Redis(config.redis.url, { maxRetriesPerRequest: 2, lazyConnect: true });
-      redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-      await redis.connect();
+      // One factory for every deployment (single server, rediss://, Sentinel, Cluster): src/lib/redis-connection.ts.
+      const redis = createRedisClient(config.redis.connection, 'main');
+      redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
+      await connectRedis(redis);
       closers.push(['redis', () => redis.quit().catch(() => redis.disconnect())]);
-      const queueConnection = new Redis(config.redis.url, { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true });
+      const queueConnection = createRedisClient(config.redis.connection, 'queues');
       queueConnection.on('error', () => undefined);
-      await queueConnection.connect();
+      await connectRedis(queueConnection);
       closers.push(['redis (queues)', () => queueConnection.quit().catch(() => queueConnection.disconnect())]);
-      const workerConnection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+      const workerConnection = createRedisClient(config.redis.connection, 'workers');
       workerConnection.on('error', () => undefined);
       closers.push(['redis (workers)', () => workerConnection.quit().catch(() => workerConnection.disconnect())]);
 

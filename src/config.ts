@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultSchedulingRules } from '../config/scheduling';
 import type { SchedulingRules } from './domain/scheduling-rules';
 import { LIFECYCLE_EVENT_TYPES, type LifecycleEventType } from './domain/lifecycle-event';
 import { describeProxy, type OutboundProxy } from './lib/outbound-proxy';
+import { parseHostPorts, type RedisConnectionConfig } from './lib/redis-connection';
 import { DEFAULT_FEED_MAX_LENGTH } from './store/remediation-store';
 import { decodeWebhookSecret, WebhookSecretError } from './webhook/webhook-signer';
 import { parseWebhookHeaders, WebhookHeadersError } from './webhook/webhook-headers';
@@ -48,6 +50,14 @@ const positiveInt = (max: number) =>
 
 const envSchema = z.object({
   REDIS_URL: z.preprocess(emptyToUndefined, redisUrl.optional()),
+  // Redis Sentinel / Cluster / TLS CA (src/lib/redis-connection.ts); exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES.
+  REDIS_SENTINELS: z.preprocess(emptyToUndefined, z.string().trim().optional()),
+  REDIS_SENTINEL_NAME: z.preprocess(emptyToUndefined, z.string().trim().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must be the monitored primary\'s name (letters, digits, ._-)').optional()),
+  REDIS_CLUSTER_NODES: z.preprocess(emptyToUndefined, z.string().trim().optional()),
+  REDIS_TLS_CA_FILE: z.preprocess(emptyToUndefined, z.string().trim().optional()),
+  REDIS_USERNAME: z.preprocess(emptyToUndefined, z.string().optional()),
+  REDIS_PASSWORD: z.preprocess(emptyToUndefined, z.string().optional()),
+  REDIS_SENTINEL_PASSWORD: z.preprocess(emptyToUndefined, z.string().optional()),
   REDIS_KEY_PREFIX: z.preprocess(
     emptyToUndefined,
     z
@@ -166,7 +176,8 @@ export const LIVE_KEY_PREFIX = '{mw}';
 export const SANDBOX_KEY_PREFIX = '{mw-sandbox}';
 
 export interface Config {
-  redis: { url: string; urlFromEnv: boolean; keyPrefix: string };
+  /** `url` is the single server's (default redis://127.0.0.1:6379); `connection` is what clients are made from. */
+  redis: { url: string; urlFromEnv: boolean; keyPrefix: string; connection: RedisConnectionConfig };
   http: { port: number; host: string; publicUrl: string };
   google:
     | { mode: 'sandbox' }
@@ -279,6 +290,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
   if (set('ADMIN_TOKEN') && env.ADMIN_TOKEN?.trim() === env.INGEST_TOKEN?.trim()) {
     problems.push({ variable: 'ADMIN_TOKEN', problem: 'must differ from INGEST_TOKEN (producers must not get admin rights)' });
   }
+  const redisConnection = redisConnectionOf(env, problems);
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
   const port = e.PORT;
@@ -287,6 +299,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
       url: e.REDIS_URL ?? 'redis://127.0.0.1:6379',
       urlFromEnv: e.REDIS_URL !== undefined,
       keyPrefix: e.REDIS_KEY_PREFIX ?? (sandbox ? SANDBOX_KEY_PREFIX : LIVE_KEY_PREFIX),
+      connection: redisConnection as RedisConnectionConfig,
     },
     http: { port, host: e.HOST, publicUrl: stripTrailingSlash(e.PUBLIC_URL ?? `http://localhost:${port}`) },
     google: e.GOOGLE_CREDENTIALS_FILE
@@ -323,6 +336,51 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
     scheduling: defaultSchedulingRules,
     outboundProxy: e.HTTPS_PROXY || e.HTTP_PROXY ? { httpsProxy: e.HTTPS_PROXY, httpProxy: e.HTTP_PROXY, noProxy: e.NO_PROXY } : undefined,
   };
+}
+
+/**
+ * Exactly one of REDIS_URL (default), REDIS_SENTINELS (+ REDIS_SENTINEL_NAME), REDIS_CLUSTER_NODES. Judged on the
+ * raw values, its problems reported with the others; undefined when there is one.
+ */
+function redisConnectionOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): RedisConnectionConfig | undefined {
+  const value = (name: string) => (typeof env[name] === 'string' && env[name].trim() !== '' ? env[name].trim() : undefined);
+  const before = problems.length;
+  const problem = (variable: string, text: string) => {
+    if (!problems.some((p) => p.variable === variable)) problems.push({ variable, problem: text });
+  };
+  const given = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].filter((v) => value(v) !== undefined);
+  if (given.length > 1) problem(given[1], `cannot be set together with ${given[0]} (set exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)`);
+  const nodes = (variable: string) => {
+    try {
+      return parseHostPorts(value(variable) ?? '');
+    } catch (err) {
+      problem(variable, (err as Error).message);
+      return [];
+    }
+  };
+  const sentinels = value('REDIS_SENTINELS');
+  const name = value('REDIS_SENTINEL_NAME');
+  const cluster = value('REDIS_CLUSTER_NODES');
+  const tlsCaFile = value('REDIS_TLS_CA_FILE');
+  if (name !== undefined && sentinels === undefined) problem('REDIS_SENTINEL_NAME', 'needs REDIS_SENTINELS (the sentinels to ask for that primary)');
+  if (sentinels !== undefined && name === undefined) problem('REDIS_SENTINEL_NAME', 'is required with REDIS_SENTINELS (the name the sentinels monitor, e.g. mymaster)');
+  if (tlsCaFile !== undefined && !existsSync(tlsCaFile)) problem('REDIS_TLS_CA_FILE', `names no readable file (got ${JSON.stringify(tlsCaFile)})`);
+  const username = value('REDIS_USERNAME');
+  const password = value('REDIS_PASSWORD');
+  const sentinelPassword = value('REDIS_SENTINEL_PASSWORD');
+  for (const [variable, v] of [['REDIS_USERNAME', username], ['REDIS_PASSWORD', password]] as const) {
+    if (v !== undefined && sentinels === undefined && cluster === undefined) problem(variable, 'is for REDIS_SENTINELS or REDIS_CLUSTER_NODES (with REDIS_URL, put the credentials in the URL)');
+  }
+  if (sentinelPassword !== undefined && sentinels === undefined) problem('REDIS_SENTINEL_PASSWORD', 'needs REDIS_SENTINELS');
+  const auth = username !== undefined || password !== undefined ? { ...(username ? { username } : {}), ...(password ? { password } : {}) } : undefined;
+  const sentinelNodes = sentinels !== undefined ? nodes('REDIS_SENTINELS') : [];
+  const clusterNodes = cluster !== undefined ? nodes('REDIS_CLUSTER_NODES') : [];
+  if (problems.length > before) return undefined;
+  if (sentinels !== undefined) {
+    return { deployment: { kind: 'sentinel', sentinels: sentinelNodes, name: name ?? '' }, tlsCaFile, ...(auth ? { auth } : {}), ...(sentinelPassword ? { sentinelPassword } : {}) };
+  }
+  if (cluster !== undefined) return { deployment: { kind: 'cluster', nodes: clusterNodes }, tlsCaFile, ...(auth ? { auth } : {}) };
+  return { deployment: { kind: 'url', url: value('REDIS_URL') ?? 'redis://127.0.0.1:6379' }, tlsCaFile };
 }
 
 /**

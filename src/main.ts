@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const clock = clockFromEnv(process.env);
   await checkPortFree(config.http.host, config.http.port);
-  if (config.redis.urlFromEnv) await checkRedisReachable(config.redis.url);
+  if (config.redis.urlFromEnv) await checkRedisReachable(config.redis.url, undefined, config.redis.connection.tlsCaFile);
   const app = await App.create({ config, clock });
   let stopping = false;
   const shutdown = (signal: string) => {

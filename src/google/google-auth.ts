@@ -29,6 +29,8 @@ export interface OwnerAuthOptions {
   limiter?: RequestLimiter;
   /** The fetch every request of the owners' clients goes through (the outbound proxy's). Default Node's fetch. */
   fetch?: typeof fetch;
+  /** The scopes asked for (default CALENDAR_SCOPES); `doctor` asks for each alone to name one not delegated. */
+  scopes?: readonly string[];
 }
 
 /**
@@ -90,7 +92,7 @@ export class OwnerAuthProvider {
     const client = new JWT({
       email: this.options.clientEmail,
       key: this.options.privateKey,
-      scopes: [...CALENDAR_SCOPES], // without scopes the library signs a self-signed JWT and drops `subject`
+      scopes: [...(this.options.scopes ?? CALENDAR_SCOPES)], // without scopes the library signs a self-signed JWT and drops `subject`
       subject: owner,
       // This transporter carries the token requests and (through client.request) the owner's API calls. Always
       // a fetch of ours: gaxios' default is a dynamic import of node-fetch, which fails under Jest's CommonJS

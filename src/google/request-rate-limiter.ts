@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../lib/redis-connection';
 
 /** Google's project-wide quota is 10,000 requests per minute; the daemon stays below it by default. */
 export const DEFAULT_GOOGLE_REQUESTS_PER_MINUTE = 9000;

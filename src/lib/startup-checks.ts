@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
+import { createRedisClient } from './redis-connection';
 
 /**
  * Start-up problems of the environment (Redis unreachable, the port taken): one line saying what to fix, naming
@@ -28,9 +28,16 @@ export function maskUrlCredentials(url: string): string {
  * Connects once to REDIS_URL and asks PING; throws a StartupError naming REDIS_URL (credentials masked) and the
  * reason when that fails. Nothing is retried: a daemon pointed at the wrong Redis should say so at once.
  */
-export async function checkRedisReachable(url: string, timeoutMs = 3000): Promise<void> {
+export async function checkRedisReachable(url: string, timeoutMs = 3000, tlsCaFile?: string): Promise<void> {
   let lastError: Error | undefined;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: timeoutMs, retryStrategy: () => null, enableOfflineQueue: false });
+  // Made like the daemon's own connections (rediss:// verified against REDIS_TLS_CA_FILE when set).
+  const probe = createRedisClient({ deployment: { kind: 'url', url }, tlsCaFile }, 'main', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   probe.on('error', (err: Error) => {
     lastError = err;
   });

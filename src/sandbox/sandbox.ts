@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../lib/redis-connection';
 import { DateTime } from 'luxon';
 import type { Logger } from '../lib/logger';
 import { deleteKeysUnder } from '../store/key-prefix';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../lib/redis-connection';
 import type { FeedCursorStore } from '../services/lifecycle-webhook-service';
 
 /** The lifecycle dispatcher's place in the feed: {mw}:lifecycle:cursor (a stream entry id). */

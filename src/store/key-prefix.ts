@@ -1,7 +1,16 @@
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient as Redis } from '../lib/redis-connection';
 
-/** Deletes every key under `<prefix>:` (SCAN + UNLINK, in batches); returns how many went. */
+/**
+ * Deletes every key under `<prefix>:` (SCAN + UNLINK, in batches); returns how many went. On a Cluster every
+ * primary is scanned (SCAN sees one node's keys); the prefix's hash tag keeps each batch on one slot.
+ */
 export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<number> {
+  if (redis instanceof Cluster) {
+    let removed = 0;
+    for (const node of redis.nodes('master')) removed += await deleteKeysUnder(node, prefix);
+    return removed;
+  }
   let removed = 0;
   let cursor = '0';
   do {

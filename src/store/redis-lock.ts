@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../lib/redis-connection';
 
 /** Could not get a lock in time: the job is retried by BullMQ, nothing is half-done. */
 export class LockTimeoutError extends Error {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient as Redis } from '../lib/redis-connection';
 import type { EventDraft, LifecycleEvent } from '../domain/lifecycle-event';
 import type { IndexChanges } from '../domain/remediation-lifecycle';
 import { isOpen, type Remediation, type RemediationStatus } from '../domain/remediation';

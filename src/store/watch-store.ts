@@ -1,5 +1,5 @@
 import type { WatchRepository } from '../services/ports';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../lib/redis-connection';
 
 /** A push channel we opened on one owner's calendar. */
 export interface ChannelRecord {

@@ -10,7 +10,12 @@ describe('loadConfig', () => {
   it('applies the documented defaults on an empty environment (sandbox mode)', () => {
     const c = loadConfig({});
     // The sandbox keeps its state apart from a live daemon's ({mw}), even on the same Redis.
-    expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', urlFromEnv: false, keyPrefix: '{mw-sandbox}' });
+    expect(c.redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      urlFromEnv: false,
+      keyPrefix: '{mw-sandbox}',
+      connection: { deployment: { kind: 'url', url: 'redis://127.0.0.1:6379' }, tlsCaFile: undefined },
+    });
     expect(c.http).toEqual({ port: 8080, host: '0.0.0.0', publicUrl: 'http://localhost:8080' });
     expect(c.google).toEqual({ mode: 'sandbox' });
     expect(c.pollIntervalSeconds).toBe(1800);
@@ -97,7 +102,12 @@ describe('loadConfig', () => {
     const c = loadConfig({ ...TOKENS, ...WEBHOOK, PORT: '9000', GOOGLE_CREDENTIALS_FILE: '/k.json', GOOGLE_API_URL: 'http://127.0.0.1:1234', REDIS_URL: 'redis://localhost:6380/3' });
     expect(c.http.publicUrl).toBe('http://localhost:9000');
     expect(c.google).toEqual({ mode: 'live', credentialsFile: '/k.json', apiUrl: 'http://127.0.0.1:1234/', tokenUrl: 'https://oauth2.googleapis.com/token' });
-    expect(c.redis).toEqual({ url: 'redis://localhost:6380/3', urlFromEnv: true, keyPrefix: '{mw}' });
+    expect(c.redis).toEqual({
+      url: 'redis://localhost:6380/3',
+      urlFromEnv: true,
+      keyPrefix: '{mw}',
+      connection: { deployment: { kind: 'url', url: 'redis://localhost:6380/3' }, tlsCaFile: undefined },
+    });
     expect(loadConfig({ ...TOKENS, ...WEBHOOK, GOOGLE_CREDENTIALS_FILE: '/k.json', REDIS_KEY_PREFIX: '{acme}' }).redis.keyPrefix).toBe('{acme}');
     expect(loadConfig({ REDIS_KEY_PREFIX: '{demo}' }).redis.keyPrefix).toBe('{demo}');
   });

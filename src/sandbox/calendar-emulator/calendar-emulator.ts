@@ -97,8 +97,13 @@ export class CalendarEmulator {
     await server?.close();
   }
 
-  trustServiceAccount(key: TrustedKey, opts: { delegation?: boolean } = {}): void {
-    this.tokens.trust(key, opts.delegation ?? true);
+  /**
+   * Trusts a service account's key. `delegation: false`: no domain-wide delegation at all. `scopes`: the scopes its
+   * client id was granted in the Admin console's domain-wide delegation (default: any); a token for a user asking
+   * for any other scope is refused like Google does (401 unauthorized_client).
+   */
+  trustServiceAccount(key: TrustedKey, opts: { delegation?: boolean; scopes?: readonly string[] } = {}): void {
+    this.tokens.trust(key, opts.delegation ?? true, opts.scopes);
   }
 
   addUser(email: string, opts: { timeZone?: string; settingsError?: number; sharesFreeBusy?: boolean } = {}): void {

@@ -15,6 +15,8 @@ export type TrustedKey = { client_email: string; private_key: string } | { clien
 interface TrustedAccount {
   publicKey: KeyObject;
   delegation: boolean;
+  /** The scopes the Workspace admin granted the client id (domain-wide delegation); undefined: any scope. */
+  scopes?: ReadonlySet<string>;
 }
 
 export interface AccessToken {
@@ -39,9 +41,9 @@ export class TokenService {
     private readonly now: () => number,
   ) {}
 
-  trust(key: TrustedKey, delegation: boolean): void {
+  trust(key: TrustedKey, delegation: boolean, scopes?: readonly string[]): void {
     const pem = 'private_key' in key ? key.private_key : key.public_key;
-    this.trusted.set(key.client_email, { publicKey: createPublicKey(pem), delegation });
+    this.trusted.set(key.client_email, { publicKey: createPublicKey(pem), delegation, scopes: scopes ? new Set(scopes) : undefined });
   }
 
   /** Reads the grant from the form (or JSON) body; the assertion is decoded, not yet trusted. */
@@ -69,7 +71,8 @@ export class TokenService {
     if (scopes.length === 0) throw new OAuthError(400, 'invalid_scope', 'Invalid OAuth scope or ID token audience provided.');
     if (sub !== undefined) {
       if (!this.directory.resolve(sub)) throw new OAuthError(400, 'invalid_grant', 'Invalid email or User ID');
-      if (!account.delegation) {
+      // Google refuses the whole token when any requested scope is missing from the client id's delegation.
+      if (!account.delegation || (account.scopes && scopes.some((s) => !account.scopes?.has(s)))) {
         throw new OAuthError(
           401,
           'unauthorized_client',
