@@ -38,7 +38,7 @@ export function rruleProblem(rrule: string): string | null {
   try {
     rule = new RRule({ ...options, dtstart: ANCHOR });
     // A rule that matches nothing within ~10 years of the anchor (e.g. BYMONTHDAY=31;BYMONTH=2) is useless.
-    if (rule.after(ANCHOR, true) === null || rule.between(ANCHOR, new Date(Date.UTC(2034, 0, 1)), true, (_, i) => i < 1).length === 0) {
+    if (rule.between(ANCHOR, new Date(Date.UTC(2034, 0, 1)), true, (_, i) => i < 1).length === 0) {
       return 'matches no date';
     }
   } catch (error) {

@@ -49,7 +49,7 @@ const override = z
       .partial()
       .strict(),
     rebook_rrule: rrule,
-    time_zone: z.union([z.literal('owner'), ianaZone], { error: 'must be "owner" or an IANA time zone' }),
+    time_zone: z.string().refine((zone) => zone === 'owner' || IANAZone.isValidZone(zone), { message: 'must be "owner" or an IANA time zone' }),
     fallback_time_zone: ianaZone,
     blackout_dates: z.array(localDate),
     deadline_days: z.number().int().min(0).max(3650).nullable(),
@@ -63,7 +63,11 @@ const override = z
   .partial()
   .strict();
 
-const scopes = z.record(z.string().regex(/^\d+$/, 'must be a numeric id'), override.nullable().transform((o) => o ?? {}));
+const scopes = z.record(z.string(), override.nullable().transform((o) => o ?? {})).superRefine((record, ctx) => {
+  for (const key of Object.keys(record)) {
+    if (!/^\d+$/.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'must be a numeric id' });
+  }
+});
 
 export const maintenanceFileSchema = z
   .object({ defaults: override.nullable(), teams: scopes.nullable(), policies: scopes.nullable() })
