@@ -99,12 +99,12 @@ function describeDeadline(deadline: number, zone: string): string {
  * from today (blackout dates are still avoided when any other day has a slot); all busy → the latest slot, double-
  * booked. Null only when no slot at all fits between now and the deadline.
  */
-function beforeDeadline(now: number, zone: string, rules: MaintenanceRules, busy: Range[], deadline: number): WindowChoice | null {
+function beforeDeadline(now: number, zone: string, rules: MaintenanceRules, busy: Range[], deadline: number, rrule: string): WindowChoice | null {
   const today = localDateOf(now, zone);
   const last = lastSearchDate(today, zone, deadline);
   const blackout = new Set(rules.blackout_dates);
   const reason =
-    `No day allowed by the maintenance rules (${rules.window.rrule}) has a slot before the deadline (end of ` +
+    `No day allowed by the maintenance rules (${rrule}) has a slot before the deadline (end of ` +
     `${describeDeadline(deadline, zone)}), so this is the latest time before it.`;
   let latestAny: { day: BookingDay; slot: Slot } | null = null;
   for (const skipBlackout of [true, false]) {
@@ -137,7 +137,7 @@ export function chooseWindow(input: { now: number; zone: string; rules: Maintena
   const day = firstAllowedDay(now, zone, rules, deadline);
   if (day) return onDay(day, busy, now, rules, deadline);
   if (deadline === null) return null;
-  const fallback = beforeDeadline(now, zone, rules, busy, deadline);
+  const fallback = beforeDeadline(now, zone, rules, busy, deadline, rules.window.rrule);
   if (fallback) return fallback;
   return pastDeadline(firstAllowedDay(now, zone, rules, null), busy, now, rules, deadline, zone);
 }
@@ -201,7 +201,7 @@ export function chooseRebookWindow(input: {
   const day = rebookDayFor(input.originalDate, input.attempt, now, zone, rules, deadline);
   if (day) return onDay(day, busy, now, rules, deadline);
   if (deadline === null) return null;
-  const fallback = beforeDeadline(now, zone, rules, busy, deadline);
+  const fallback = beforeDeadline(now, zone, rules, busy, deadline, rules.rebook_rrule);
   if (fallback) return fallback;
   return pastDeadline(rebookDayFor(input.originalDate, input.attempt, now, zone, rules, null), busy, now, rules, deadline, zone);
 }
