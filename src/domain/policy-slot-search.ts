@@ -205,3 +205,13 @@ export function chooseRebookWindow(input: {
   if (fallback) return fallback;
   return pastDeadline(rebookDayFor(input.originalDate, input.attempt, now, zone, rules, null), busy, now, rules, deadline, zone);
 }
+
+/**
+ * For clamp_to_deadline (deferral-rules): the latest free slot ending by the deadline within the window hours on any
+ * day from today (blackout dates avoided while another day has room; all busy → the latest slot, onlyTimeLeft).
+ * Null when no slot fits between now and the deadline.
+ */
+export function latestSlotBeforeDeadline(input: { now: number; zone: string; rules: MaintenanceRules; busy: BusyInterval[]; deadline: number }): WindowChoice | null {
+  const choice = beforeDeadline(input.now, input.zone, input.rules, rangesOf(input.busy), input.deadline, input.rules.window.rrule);
+  return choice && { ...choice, reason: `The window was moved past the deadline (end of ${describeDeadline(input.deadline, input.zone)}), so it was put back to the latest time before it.` };
+}

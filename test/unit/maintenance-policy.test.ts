@@ -2,7 +2,7 @@ import { decideDeferral, deferralsLeft } from '../../src/domain/deferral-rules';
 import { escapeHtml, renderTemplate, unknownPlaceholders } from '../../src/domain/event-template';
 import { governingRules, groupByWebhookUrl, rulesFor } from '../../src/domain/maintenance-resolution';
 import { DEFAULT_MAINTENANCE_RULES } from '../../src/domain/maintenance-rules';
-import { chooseRebookWindow, chooseWindow, deadlineOf, firstAllowedDay } from '../../src/domain/policy-slot-search';
+import { chooseRebookWindow, chooseWindow, deadlineOf, firstAllowedDay, latestSlotBeforeDeadline } from '../../src/domain/policy-slot-search';
 import { matchesDate, matchingDates, rruleProblem } from '../../src/domain/rrule-days';
 import { parseMaintenanceConfig } from '../../src/maintenance-config';
 
@@ -146,5 +146,20 @@ describe('description templates', () => {
   it('rejects unknown placeholders', () => {
     expect(unknownPlaceholders('{{org_name}} {{owner}} {{constructor}} {{owner}}')).toEqual(['owner', 'constructor']);
     expect(() => renderTemplate('{{__proto__}}', values)).toThrow('unknown placeholder');
+  });
+});
+
+describe('clamping to the deadline', () => {
+  it('the latest free slot before the deadline, whatever the allowed days', () => {
+    const choice = latestSlotBeforeDeadline({
+      now: at('2026-12-01T15:00:00Z'),
+      zone: NY,
+      rules: DEFAULT_MAINTENANCE_RULES,
+      busy: [{ start: '2026-12-03T16:00:00-05:00', end: '2026-12-03T17:00:00-05:00' }],
+      deadline: at('2026-12-04T05:00:00Z'),
+    });
+    expect(choice).toMatchObject({ slot: { start: '2026-12-03T15:30:00.000-05:00', end: '2026-12-03T16:00:00.000-05:00' }, onlyTimeLeft: false, basis: 'deadline' });
+    expect(choice?.reason).toContain('moved past the deadline (end of 2026-12-03)');
+    expect(latestSlotBeforeDeadline({ now: at('2026-12-10T15:00:00Z'), zone: NY, rules: DEFAULT_MAINTENANCE_RULES, busy: [], deadline: at('2026-12-04T05:00:00Z') })).toBeNull();
   });
 });
