@@ -1,3 +1,4 @@
+import { buildEventDescription, buildTemplatedDescription } from '../../src/domain/event-text';
 import { decideDeferral, deferralsLeft } from '../../src/domain/deferral-rules';
 import { escapeHtml, renderTemplate, unknownPlaceholders } from '../../src/domain/event-template';
 import { governingRules, groupByWebhookUrl, rulesFor } from '../../src/domain/maintenance-resolution';
@@ -161,5 +162,31 @@ describe('clamping to the deadline', () => {
     expect(choice).toMatchObject({ slot: { start: '2026-12-03T15:30:00.000-05:00', end: '2026-12-03T16:00:00.000-05:00' }, onlyTimeLeft: false, basis: 'deadline' });
     expect(choice?.reason).toContain('moved past the deadline (end of 2026-12-03)');
     expect(latestSlotBeforeDeadline({ now: at('2026-12-10T15:00:00Z'), zone: NY, rules: DEFAULT_MAINTENANCE_RULES, busy: [], deadline: at('2026-12-04T05:00:00Z') })).toBeNull();
+  });
+});
+
+describe('descriptions under maintenance policies', () => {
+  const policies = [{ id: 7, name: 'Disk <encryption>', description: 'Lost laptops leak data.', resolution: 'We turn on FileVault.' }];
+  it('the built-in text gains the notes in its opening paragraph', () => {
+    const text = buildEventDescription({ orgName: 'Acme', hostDisplayName: 'Mac', policies, onlyTimeLeft: false, notes: ['This window can no longer be moved.'] });
+    expect(text.split('\n\n')[0]).toBe('Acme reserved this time to make some changes to your work computer (Mac). Please leave your device on and connected to power.\nThis window can no longer be moved.');
+    expect(buildEventDescription({ orgName: 'Acme', hostDisplayName: 'Mac', policies, onlyTimeLeft: false })).toBe(
+      buildEventDescription({ orgName: 'Acme', hostDisplayName: 'Mac', policies, onlyTimeLeft: false, notes: [] }),
+    );
+  });
+  it('a template gets the same texts, escaped, with the notes first', () => {
+    const text = buildTemplatedDescription('{{org_name}}: {{policy_names}} on {{host_name}} by {{deadline}}, {{deferrals_left}} left. {{why}} {{what}}', {
+      orgName: 'A&B',
+      hostDisplayName: 'Mac',
+      policies,
+      onlyTimeLeft: true,
+      deadline: '2026-12-10',
+      deferralsLeft: 1,
+      notes: ['Must happen by <10 Dec>.'],
+    });
+    const parts = text.split('\n\n');
+    expect(parts[0]).toContain('no remaining availability');
+    expect(parts[1]).toBe('Must happen by &lt;10 Dec&gt;.');
+    expect(parts[2]).toBe('A&amp;B: Disk &lt;encryption&gt; on Mac by 2026-12-10, 1 left. Lost laptops leak data. We turn on FileVault.');
   });
 });
