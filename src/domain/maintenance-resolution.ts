@@ -1,5 +1,6 @@
 import { applyOverride, type MaintenanceConfig, type MaintenanceRules } from './maintenance-rules';
 import { deadlineOf } from './policy-slot-search';
+import { resolveTimeZone, type ResolvedTimeZone } from './time-zone';
 
 /** The rules in force for one policy of a host: defaults ← team (host.team_id) ← policy, field by field. */
 export function rulesFor(config: MaintenanceConfig, teamId: number | null | undefined, policyId: number | null | undefined): MaintenanceRules {
@@ -54,4 +55,10 @@ export function groupByWebhookUrl<P extends { id: number }>(config: MaintenanceC
     groups.set(url, [...(groups.get(url) ?? []), policy]);
   }
   return [...groups].map(([url, ps]) => ({ url, policies: ps }));
+}
+
+/** The zone windows are booked in under `rules`: its fixed IANA zone, or the owner's calendar zone (else fallback_time_zone). */
+export function bookingZone(rules: MaintenanceRules, ownerCalendarZone: string | null | undefined): ResolvedTimeZone {
+  if (rules.time_zone !== 'owner') return { zone: rules.time_zone, usedFallback: false };
+  return resolveTimeZone(ownerCalendarZone, rules.fallback_time_zone);
 }

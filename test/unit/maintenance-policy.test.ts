@@ -1,7 +1,7 @@
 import { buildEventDescription, buildTemplatedDescription } from '../../src/domain/event-text';
 import { decideDeferral, deferralsLeft } from '../../src/domain/deferral-rules';
 import { escapeHtml, renderTemplate, unknownPlaceholders } from '../../src/domain/event-template';
-import { governingRules, groupByWebhookUrl, rulesFor } from '../../src/domain/maintenance-resolution';
+import { bookingZone, governingRules, groupByWebhookUrl, rulesFor } from '../../src/domain/maintenance-resolution';
 import { DEFAULT_MAINTENANCE_RULES } from '../../src/domain/maintenance-rules';
 import { chooseRebookWindow, chooseWindow, deadlineOf, firstAllowedDay, latestSlotBeforeDeadline } from '../../src/domain/policy-slot-search';
 import { matchesDate, matchingDates, rruleProblem } from '../../src/domain/rrule-days';
@@ -188,5 +188,13 @@ describe('descriptions under maintenance policies', () => {
     expect(parts[0]).toContain('no remaining availability');
     expect(parts[1]).toBe('Must happen by &lt;10 Dec&gt;.');
     expect(parts[2]).toBe('A&amp;B: Disk &lt;encryption&gt; on Mac by 2026-12-10, 1 left. Lost laptops leak data. We turn on FileVault.');
+  });
+});
+
+describe('booking zone', () => {
+  it('"owner" uses the calendar zone, else the fallback; an IANA zone applies to the whole scope', () => {
+    expect(bookingZone(DEFAULT_MAINTENANCE_RULES, 'Europe/Zurich')).toEqual({ zone: 'Europe/Zurich', usedFallback: false });
+    expect(bookingZone(DEFAULT_MAINTENANCE_RULES, null)).toEqual({ zone: 'America/New_York', usedFallback: true, reason: 'missing' });
+    expect(bookingZone({ ...DEFAULT_MAINTENANCE_RULES, time_zone: 'Asia/Kolkata' }, 'Europe/Zurich')).toEqual({ zone: 'Asia/Kolkata', usedFallback: false });
   });
 });
