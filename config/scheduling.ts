@@ -11,3 +11,9 @@ export const defaultSchedulingRules: SchedulingRules = Object.freeze({
   slotMinutes: 30,
   fallbackTimeZone: 'America/New_York',
 });
+
+/**
+ * The same defaults as maintenance-policy rules (MAINTENANCE_CONFIG_FILE absent): Tuesday windows, rebook Mon–Fri.
+ * A property test checks that they give exactly the answers of defaultSchedulingRules.
+ */
+export { DEFAULT_MAINTENANCE_RULES as defaultMaintenanceRules } from '../src/domain/maintenance-rules';

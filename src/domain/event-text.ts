@@ -1,3 +1,5 @@
+import { escapeHtml, renderTemplate } from './event-template';
+
 /** A failing policy's texts as Fleet holds them. */
 export interface PolicyText {
   id: number;
@@ -27,11 +29,12 @@ function policyName(policy: PolicyText): string {
 }
 
 /** The opening paragraph: who reserved the time, for which computer, and what the owner should do. */
-function header(orgName: string, hostDisplayName: string, onlyTimeLeft: boolean): string {
+function header(orgName: string, hostDisplayName: string, onlyTimeLeft: boolean, notes: string[] = []): string {
   const host = trimmed(hostDisplayName);
   const computer = host ? `your work computer (${host})` : 'your work computer';
   const lines = [`${orgName} reserved this time to make some changes to ${computer}. Please leave your device on and connected to power.`];
   if (onlyTimeLeft) lines.push(NO_AVAILABILITY_NOTE);
+  for (const note of notes) if (trimmed(note)) lines.push(trimmed(note));
   return lines.join('\n');
 }
 
@@ -77,11 +80,36 @@ export function buildEventDescription(input: {
   hostDisplayName: string;
   policies: PolicyText[];
   onlyTimeLeft: boolean;
+  /** Extra sentences for the opening paragraph (maintenance policies: deadline fallback, no deferrals left …). */
+  notes?: string[];
 }): string {
   const org = trimmed(input.orgName) || DEFAULT_ORG_NAME;
   const specific = specificTexts(input.policies);
   const why = specific?.why ?? genericWhy(input.policies);
   const what = specific?.what ?? GENERIC_RESOLUTION;
-  const text = [header(org, input.hostDisplayName, input.onlyTimeLeft), `Why it matters\n${why}`, `Maintenance required\n${what}`].join('\n\n');
+  const text = [header(org, input.hostDisplayName, input.onlyTimeLeft, input.notes), `Why it matters\n${why}`, `Maintenance required\n${what}`].join('\n\n');
   return capped(text, MAX_DESCRIPTION_LENGTH);
+}
+
+/**
+ * The description from a maintenance-policy template (event.description): placeholders filled with the same texts
+ * the built-in description uses, HTML-escaped (renderTemplate); the only-time-left note and `notes` (deadline,
+ * deferrals) are put first so an admin's template cannot drop them. Capped like the built-in text.
+ */
+export function buildTemplatedDescription(
+  template: string,
+  input: { orgName?: string; hostDisplayName: string; policies: PolicyText[]; onlyTimeLeft: boolean; deadline: string | null; deferralsLeft: number | null; notes?: string[] },
+): string {
+  const specific = specificTexts(input.policies);
+  const body = renderTemplate(template, {
+    org_name: trimmed(input.orgName) || DEFAULT_ORG_NAME,
+    host_name: trimmed(input.hostDisplayName),
+    policy_names: input.policies.map(policyName).join(', '),
+    why: specific?.why ?? genericWhy(input.policies),
+    what: specific?.what ?? GENERIC_RESOLUTION,
+    deadline: input.deadline ?? 'no deadline',
+    deferrals_left: input.deferralsLeft === null ? 'unlimited' : String(input.deferralsLeft),
+  });
+  const first = [...(input.onlyTimeLeft ? [NO_AVAILABILITY_NOTE] : []), ...(input.notes ?? []).map(trimmed).filter(Boolean)].map(escapeHtml);
+  return capped([...first, body].join('\n\n'), MAX_DESCRIPTION_LENGTH);
 }

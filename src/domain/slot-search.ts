@@ -29,6 +29,9 @@ export type SlotChoice =
   /** The day is full: the last slot of the day, double-booked. */
   | { slot: Slot; onlyTimeLeft: true };
 
+/** What slot generation needs of the rules: hours and slot length (the day is chosen elsewhere). */
+export type SlotRules = Pick<SchedulingRules, 'dayStart' | 'dayEnd' | 'slotMinutes'>;
+
 const MINUTES_PER_DAY = 24 * 60;
 const MINUTE_MS = 60_000;
 
@@ -40,7 +43,7 @@ export function instantOf(iso: string): number {
 }
 
 /** "HH:mm" (00:00 … 24:00) as minutes after local midnight. */
-function minuteOfDay(hhmm: string): number {
+export function minuteOfDay(hhmm: string): number {
   const match = /^(\d{2}):(\d{2})$/.exec(hhmm);
   const minutes = match ? Number(match[1]) * 60 + Number(match[2]) : NaN;
   if (!match || Number(match[2]) >= 60 || minutes > MINUTES_PER_DAY) throw new RangeError(`not an "HH:mm" time: ${hhmm}`);
@@ -48,7 +51,7 @@ function minuteOfDay(hhmm: string): number {
 }
 
 /** The working window of the rules in minutes after local midnight; throws when not even one slot fits. */
-function workingWindow(rules: SchedulingRules): { first: number; end: number } {
+function workingWindow(rules: SlotRules): { first: number; end: number } {
   const first = minuteOfDay(rules.dayStart);
   const end = minuteOfDay(rules.dayEnd);
   if (!Number.isInteger(rules.slotMinutes) || rules.slotMinutes <= 0 || first + rules.slotMinutes > end) {
@@ -58,7 +61,7 @@ function workingWindow(rules: SchedulingRules): { first: number; end: number } {
 }
 
 /** A specific calendar date as a booking day (used for rebooking), e.g. bookingDayOn('2026-11-25', zone, rules). */
-export function bookingDayOn(date: string, zone: string, rules: SchedulingRules): BookingDay {
+export function bookingDayOn(date: string, zone: string, rules: SlotRules): BookingDay {
   const { first, end } = workingWindow(rules);
   const zoned = zonedDate(date, zone);
   return {
@@ -87,7 +90,7 @@ export function nextBookingDay(now: number, zone: string, rules: SchedulingRules
  * out; a wall time that happens twice (clocks going back) is taken at its first occurrence; a slot that would overlap
  * the previous one (only when a slot is longer than a DST gap) is left out. Slots are strictly increasing and disjoint.
  */
-export function candidateSlots(day: BookingDay, now: number, rules: SchedulingRules): Slot[] {
+export function candidateSlots(day: BookingDay, now: number, rules: SlotRules): Slot[] {
   const { first, end } = workingWindow(rules);
   const zoned = zonedDate(day.date, day.zone);
   const length = rules.slotMinutes * MINUTE_MS;
@@ -121,7 +124,7 @@ function overlaps(a: Range, b: Range): boolean {
  * The first candidate slot that overlaps no busy interval (touching edges is not overlap). When every candidate is
  * busy: the LAST slot of the day, with onlyTimeLeft (double-booked). Null only when no candidate is left (day over).
  */
-export function chooseSlot(day: BookingDay, busy: BusyInterval[], now: number, rules: SchedulingRules): SlotChoice | null {
+export function chooseSlot(day: BookingDay, busy: BusyInterval[], now: number, rules: SlotRules): SlotChoice | null {
   const candidates = candidateSlots(day, now, rules);
   if (candidates.length === 0) return null;
   const busyRanges = busy.map(rangeOf);
