@@ -142,7 +142,8 @@ describe('watching booked events: push channels, sync tokens, the owner’s move
     expect(answers.map((a) => a.statusCode)).toEqual([204, 204, 204, 204, 204]);
     // Each was judged before it was answered (a sync is enqueued before the 204): any sync it started has run.
     await calendarSettled(t.env, 'whatever the notifications started');
-    expect(t.env.emulator.calls).toHaveLength(0);
+    // Calls about this owner: the watch tick may poll owners of earlier tests whose clock jumped ahead.
+    expect(t.env.emulator.calls.filter((c) => c.owner === owner)).toHaveLength(0);
     expect((await t.daemon.remediations({ host_id: 406 }))[0]).toMatchObject({ status: 'booked', start: r.start });
   });
 
@@ -158,9 +159,11 @@ describe('watching booked events: push channels, sync tokens, the owner’s move
     const counts = t.env.emulator.callCounts({ owner });
     expect(counts['events.insert']).toBe(1);
     expect(counts['events.list'] ?? 0).toBeLessThanOrEqual(3);
-    const before = t.env.emulator.calls.length;
+    // Calls about this owner: the watch tick may poll owners of earlier tests whose clock jumped ahead.
+    const ownCalls = () => t.env.emulator.calls.filter((c) => c.owner === owner).length;
+    const before = ownCalls();
     await calendarSettled(t.env, 'anything still to come');
-    expect(t.env.emulator.calls.length).toBe(before);
+    expect(ownCalls()).toBe(before);
   });
 
   it('rebooks a window deleted while its sync token expired: 410, full sync, then a look at the event', async () => {
