@@ -17,6 +17,7 @@ import { ensureLocalRedis } from './lib/redis-bootstrap';
 import { connectRedis, createRedisClient } from './lib/redis-connection';
 import { clearSandboxState, registerSandboxRoutes, SINK_PATH, startSandbox, type Sandbox } from './sandbox/sandbox';
 import { Metrics } from './observability/metrics';
+import { configInForce, DEFAULT_MAINTENANCE_CONFIG, MaintenanceConfigHolder } from './maintenance-config';
 import { createServices, type Services } from './services/create-services';
 import type { ServiceDeps } from './services/ports';
 import { RedisFeedCursor } from './store/feed-cursor';
@@ -62,13 +63,35 @@ export class App {
     private readonly closers: Closer[],
     private readonly sandbox: Sandbox | null,
     private readonly bookingSweep: boolean,
+    /** MAINTENANCE_CONFIG_FILE's configuration in force (null: no file, today's rules exactly). */
+    readonly maintenance: MaintenanceConfigHolder | null,
   ) {}
+
+  /**
+   * SIGHUP: re-reads MAINTENANCE_CONFIG_FILE. New bookings follow the new rules; an invalid file keeps the
+   * configuration in force and logs why. Without a file: nothing to re-read.
+   */
+  reloadMaintenanceConfig(): { ok: true } | { ok: false; error: string } {
+    if (!this.maintenance) {
+      this.logger.info('SIGHUP: no MAINTENANCE_CONFIG_FILE to re-read');
+      return { ok: true };
+    }
+    const result = this.maintenance.reload();
+    if (result.ok) {
+      this.logger.info({ file: this.maintenance.file }, 'maintenance configuration reloaded');
+      return { ok: true };
+    }
+    this.logger.error({ file: this.maintenance.file, err: result.error }, 'maintenance configuration NOT reloaded (the previous one stays in force)');
+    return result;
+  }
 
   static async create(opts: AppOptions): Promise<App> {
     const { config } = opts;
     const logger = opts.logger ?? createLogger(config.logLevel);
     const clock = opts.clock ?? systemClock;
     const closers: Closer[] = [];
+    // Validated by loadConfig already; read again here (a bad file still stops the start with the loader's line).
+    const maintenance = config.maintenanceConfigFile ? new MaintenanceConfigHolder(config.maintenanceConfigFile) : null;
     try {
       let redisChild: ChildProcess | null = null;
       const redisDeployment = config.redis.connection.deployment;
@@ -179,6 +202,7 @@ export class App {
           watch: watchSettings(config),
           notifyBeforeMinutes: config.notifyBeforeMinutes,
           fleetSync: { requireOnline: config.fleetSync.requireOnline, rebookAfterFireMs: config.fleetSync.rebookAfterFireMinutes * 60_000 },
+          ...(maintenance ? { maintenance: () => maintenance.current() } : {}),
         },
       };
       const services = createServices(deps, {
@@ -207,6 +231,7 @@ export class App {
         notify: (n) => services.watch.acceptNotification(n),
         metrics: () => metrics.text(),
         queues: scheduler.allQueues,
+        maintenanceConfig: () => (maintenance ? maintenance.view() : configInForce(DEFAULT_MAINTENANCE_CONFIG, null)),
         ready: async () => {
           const redisOk = await Promise.race([
             redis.ping().then((p) => p === 'PONG', () => false),
@@ -221,7 +246,7 @@ export class App {
       if (sandbox) registerSandboxRoutes(http, sandbox, logger);
       closers.push(['http', () => http.close()]);
 
-      const app: App = new App(logger, http, services, config, scheduler, workers, closers, sandbox, opts.bookingSweep ?? true);
+      const app: App = new App(logger, http, services, config, scheduler, workers, closers, sandbox, opts.bookingSweep ?? true, maintenance);
       return app;
     } catch (err) {
       await runClosers(closers, logger);

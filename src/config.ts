@@ -6,6 +6,7 @@ import { LIFECYCLE_EVENT_TYPES, type LifecycleEventType } from './domain/lifecyc
 import { describeProxy, type OutboundProxy } from './lib/outbound-proxy';
 import { parseHostPorts, type RedisConnectionConfig } from './lib/redis-connection';
 import { DEFAULT_FEED_MAX_LENGTH } from './store/remediation-store';
+import { loadMaintenanceConfig, MaintenanceConfigError } from './maintenance-config';
 import { decodeWebhookSecret, WebhookSecretError } from './webhook/webhook-signer';
 import { parseWebhookHeaders, WebhookHeadersError } from './webhook/webhook-headers';
 
@@ -159,6 +160,8 @@ const envSchema = z.object({
   HTTPS_PROXY: z.preprocess(emptyToUndefined, httpUrl.optional()),
   HTTP_PROXY: z.preprocess(emptyToUndefined, httpUrl.optional()),
   NO_PROXY: z.preprocess(emptyToUndefined, z.string().trim().optional()),
+  // Maintenance policies (issue 8): YAML/JSON file; unset = today's rules exactly.
+  MAINTENANCE_CONFIG_FILE: z.preprocess(emptyToUndefined, z.string().trim().optional()),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -208,6 +211,8 @@ export interface Config {
   scheduling: SchedulingRules;
   /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY (lower-case spellings too) for Google, Fleet and the webhook. */
   outboundProxy?: OutboundProxy;
+  /** MAINTENANCE_CONFIG_FILE (validated by loadConfig; re-read on SIGHUP). Unset: today's rules exactly. */
+  maintenanceConfigFile?: string;
 }
 
 /** Resolution webhook delivery: Standard Webhooks signing, per-request timeout, retry budget. */
@@ -291,6 +296,15 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
     problems.push({ variable: 'ADMIN_TOKEN', problem: 'must differ from INGEST_TOKEN (producers must not get admin rights)' });
   }
   const redisConnection = redisConnectionOf(env, problems);
+  // A bad maintenance file is reported in the loader's one line (file and path inside it: "teams.5.window.rrule: …").
+  if (parsed.success && parsed.data.MAINTENANCE_CONFIG_FILE) {
+    try {
+      loadMaintenanceConfig(parsed.data.MAINTENANCE_CONFIG_FILE);
+    } catch (err) {
+      if (!(err instanceof MaintenanceConfigError)) throw err;
+      problems.push({ variable: 'MAINTENANCE_CONFIG_FILE', problem: err.message });
+    }
+  }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const e = parsed.data;
   const port = e.PORT;
@@ -335,6 +349,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     scheduling: defaultSchedulingRules,
     outboundProxy: e.HTTPS_PROXY || e.HTTP_PROXY ? { httpsProxy: e.HTTPS_PROXY, httpProxy: e.HTTP_PROXY, noProxy: e.NO_PROXY } : undefined,
+    ...(e.MAINTENANCE_CONFIG_FILE ? { maintenanceConfigFile: e.MAINTENANCE_CONFIG_FILE } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { App } from './app';
 import { ConfigError, loadConfig } from './config';
+import { MaintenanceConfigError } from './maintenance-config';
 import { offsetClock, systemClock, type Clock } from './lib/clock';
 import { RedisUnavailableError } from './lib/redis-bootstrap';
 import { checkPortFree, checkRedisReachable, listenError, StartupError } from './lib/startup-checks';
@@ -35,6 +36,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Re-reads MAINTENANCE_CONFIG_FILE; an invalid file keeps the configuration in force (logged).
+  process.on('SIGHUP', () => {
+    if (!stopping) app.reloadMaintenanceConfig();
+  });
   try {
     await app.start();
   } catch (err) {
@@ -59,7 +64,7 @@ function clockFromEnv(env: NodeJS.ProcessEnv): Clock {
 
 main().catch((err: unknown) => {
   // One clear line for configuration and environment problems; a stack for anything unexpected.
-  if (err instanceof ConfigError || err instanceof RedisUnavailableError || err instanceof StartupError) console.error(err.message);
+  if (err instanceof ConfigError || err instanceof RedisUnavailableError || err instanceof StartupError || err instanceof MaintenanceConfigError) console.error(err.message);
   else console.error('maintenance-windows failed to start:', err);
   process.exit(1);
 });

@@ -6,6 +6,7 @@ import type { NotificationVerdict, PushNotification } from '../services/calendar
 import type { RedeliverResult } from '../services/delivery-service';
 import type { RemediationRepository } from '../services/ports';
 import type { Tokens } from './auth';
+import type { MaintenanceConfigView } from '../maintenance-config';
 
 /** What the HTTP layer may use. It validates and enqueues (or asks a service); it holds no business logic. */
 export interface HttpDeps {
@@ -29,6 +30,8 @@ export interface HttpDeps {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** The BullMQ queues shown at /admin/queues (unset: no dashboard). */
   queues?: Queue[];
+  /** GET /v1/maintenance-config: the maintenance configuration in force, defaults filled in (unset: 404). */
+  maintenanceConfig?: () => MaintenanceConfigView;
   /** Redis reachable and workers running. */
   ready(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
 }

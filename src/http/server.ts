@@ -7,6 +7,7 @@ import { HttpError } from './errors';
 import { eventRoutes } from './event-routes';
 import { googleRoutes } from './google-routes';
 import { hostRoutes } from './host-routes';
+import { maintenanceRoutes } from './maintenance-routes';
 import { healthRoutes } from './health-routes';
 import type { HttpDeps } from './http-deps';
 import { ingestRoutes } from './ingest-routes';
@@ -90,6 +91,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   remediationRoutes(app, deps);
   eventRoutes(app, deps);
   hostRoutes(app, deps);
+  maintenanceRoutes(app, deps);
   statusPageRoutes(app, deps);
   await operationsRoutes(app, deps);
   googleRoutes(app, deps);

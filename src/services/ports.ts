@@ -1,4 +1,5 @@
 import type { SchedulingRules } from '../domain/scheduling-rules';
+import type { MaintenanceConfig } from '../domain/maintenance-rules';
 import type { LifecycleEvent } from '../domain/lifecycle-event';
 import type { Remediation } from '../domain/remediation';
 import type { CalendarGateway } from '../ports/calendar';
@@ -123,6 +124,11 @@ export interface ServiceSettings {
   notifyBeforeMinutes: number;
   /** Fleet as the source of truth (used with `fleet` in ServiceDeps). */
   fleetSync?: FleetSyncSettings;
+  /**
+   * MAINTENANCE_CONFIG_FILE's configuration in force, read at each use (SIGHUP may replace it). Unset: no file,
+   * today's rules (`scheduling`) exactly, by the code paths that predate maintenance policies.
+   */
+  maintenance?: () => MaintenanceConfig;
 }
 
 export interface FleetSyncSettings {
