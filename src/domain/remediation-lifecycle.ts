@@ -75,7 +75,17 @@ export type Happening =
   | { type: 'owner_freed' }
   /** The owner's calendar cannot be used (token refused, user gone). */
   | { type: 'owner_unavailable'; reason: string }
-  | { type: 'window_booked'; start: string; end: string; eventId: string; timeZone: string; onlyTimeLeft: boolean; date: string }
+  | {
+      type: 'window_booked';
+      start: string;
+      end: string;
+      eventId: string;
+      timeZone: string;
+      onlyTimeLeft: boolean;
+      date: string;
+      /** Maintenance policies in force for this booking (MAINTENANCE_CONFIG_FILE only): deadline (ISO) and deferral cap. */
+      policy?: { deadline: string | null; maxDeferrals: number | null };
+    }
   /** No slot this time (calendar error, unknown free/busy): tried again later. */
   | { type: 'booking_deferred'; reason: string }
   /** The event id of this booking belongs to an event the owner deleted: book under the next one. */
@@ -310,6 +320,7 @@ function bookWindow(r: Remediation, h: Extract<Happening, { type: 'window_booked
     onlyTimeLeft: h.onlyTimeLeft,
     originalDate: r.originalDate ?? h.date,
     updatedAt: iso(ctx.now),
+    ...(h.policy ? policyFields(h.policy) : {}),
   };
   const event = statusEvent('window.booked', 'system', 'pending', 'booked', {
     start: h.start,
@@ -321,6 +332,11 @@ function bookWindow(r: Remediation, h: Extract<Happening, { type: 'window_booked
     rebook_count: r.rebookCount,
   });
   return transition(r, next, [event], { pending: false });
+}
+
+/** The maintenance-policy fields of a booked remediation (unset when null: no deadline, no limit). */
+function policyFields(p: { deadline: string | null; maxDeferrals: number | null }): Partial<Remediation> {
+  return { deadline: p.deadline ?? undefined, maxDeferrals: p.maxDeferrals ?? undefined };
 }
 
 /** The window moved to another future start (the owner on the calendar, or an admin): followed. */

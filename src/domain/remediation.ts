@@ -78,6 +78,14 @@ export interface Remediation {
   fleetFollowedUpAt?: string;
   /** The reason the remediation had before Fleet became unreachable (restored when Fleet answers again). */
   reasonBeforeFleet?: string;
+  /**
+   * Maintenance policies (MAINTENANCE_CONFIG_FILE), as of the latest booking: no window ends after `deadline`
+   * (ISO instant, exclusive; unset = none); `maxDeferrals` owner moves-later and deletes are followed (unset = no
+   * limit); `deferralsUsed` so far. Unset without a file.
+   */
+  deadline?: string;
+  maxDeferrals?: number;
+  deferralsUsed?: number;
 }
 
 /**
@@ -130,6 +138,12 @@ export interface RemediationView {
   updated_at: string;
   /** The latest resolution webhook delivery; null until the window fires. */
   delivery: DeliveryView | null;
+  /** Maintenance policies: no window ends after this instant (null: no deadline). */
+  deadline: string | null;
+  /** Owner moves-later and deletes followed so far. */
+  deferrals_used: number;
+  /** How many are followed (null: no limit). */
+  max_deferrals: number | null;
 }
 
 export interface DeliveryView {
@@ -162,6 +176,9 @@ export function toView(r: Remediation): RemediationView {
     created_at: r.createdAt,
     updated_at: r.updatedAt,
     delivery: r.delivery ? toDeliveryView(r.delivery) : null,
+    deadline: r.deadline ?? null,
+    deferrals_used: r.deferralsUsed ?? 0,
+    max_deferrals: r.maxDeferrals ?? null,
   };
 }
 

@@ -99,6 +99,9 @@ export const remediationSchema = {
     created_at: dateTime,
     updated_at: dateTime,
     delivery: nullable(deliverySchema),
+    deadline: nullable(dateTime),
+    deferrals_used: int,
+    max_deferrals: nullable(int),
   },
 };
 

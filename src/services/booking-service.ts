@@ -1,10 +1,14 @@
-import { buildEventDescription, EVENT_SUMMARY } from '../domain/event-text';
+import { buildEventDescription, buildTemplatedDescription, EVENT_SUMMARY } from '../domain/event-text';
+import { bookingZone, governingRules } from '../domain/maintenance-resolution';
+import type { MaintenanceConfig, MaintenanceRules } from '../domain/maintenance-rules';
+import { chooseRebookWindow, chooseWindow, deadlineOf, firstAllowedDay, rebookDayFor, windowQueryRange, type WindowChoice } from '../domain/policy-slot-search';
+import { deferralsLeft } from '../domain/deferral-rules';
 import { eventIdFor, OWNED_BY_PROPERTY } from '../domain/event-id';
 import { isoInZone, resolveTimeZone } from '../domain/time-zone';
 import { chooseSlot, instantOf, nextBookingDay, queryRange, type BookingDay, type SlotChoice } from '../domain/slot-search';
 import { rebookDay } from '../domain/reschedule-rules';
 import type { Remediation } from '../domain/remediation';
-import { OwnerUnavailableError, type CalendarEvent, type OwnerAvailability } from '../ports/calendar';
+import { OwnerUnavailableError, type CalendarEvent, type OwnerAvailability, type TimeInterval } from '../ports/calendar';
 import type { ServiceDeps } from './ports';
 import type { TransitionRunner } from './transition-runner';
 
@@ -25,6 +29,29 @@ interface Plan {
   email: string;
   zone: string;
   day: BookingDay;
+  /** With MAINTENANCE_CONFIG_FILE: the rules in force for this remediation, its deadline and freeBusy range. */
+  policy?: PolicyPlan;
+}
+
+interface PolicyPlan {
+  rules: MaintenanceRules;
+  /** Exclusive, epoch ms; null = none. */
+  deadline: number | null;
+  range: { timeMin: string; timeMax: string };
+}
+
+/** The freeBusy range of a batch: the days' windows (today's rules), widened to every maintenance-policy range. */
+function batchRange(plans: Plan[]): { timeMin: string; timeMax: string } {
+  const legacy = plans.filter((p) => !p.policy);
+  const ranges = [...(legacy.length > 0 ? [queryRange(legacy.map((p) => p.day))] : []), ...plans.flatMap((p) => (p.policy ? [p.policy.range] : []))];
+  const earliest = ranges.reduce((a, b) => (instantOf(b.timeMin) < instantOf(a.timeMin) ? b : a));
+  const latest = ranges.reduce((a, b) => (instantOf(b.timeMax) > instantOf(a.timeMax) ? b : a));
+  return { timeMin: earliest.timeMin, timeMax: latest.timeMax };
+}
+
+/** The local date a deadline falls in (its last day), for texts. */
+function deadlineLabel(deadline: number, zone: string): string {
+  return isoInZone(deadline - 1, zone).slice(0, 10);
 }
 
 export interface BookingRound {
@@ -89,6 +116,8 @@ export class BookingService {
   private async plan(r: Remediation, now: number): Promise<Plan | null> {
     const email = r.email as string;
     try {
+      const config = this.deps.settings.maintenance?.();
+      if (config) return await this.policyPlan(r, email, now, config);
       const zone = await this.timeZoneOf(email);
       const day =
         r.rebookCount > 0 && r.originalDate
@@ -101,12 +130,35 @@ export class BookingService {
     }
   }
 
-  private async timeZoneOf(email: string): Promise<string> {
+  /**
+   * MAINTENANCE_CONFIG_FILE: the rules governing r (defaults ← team ← policy; of several policies the earliest
+   * deadline's), its zone and deadline (first failure = the remediation's creation), and the day: the first allowed
+   * day, or after a delete / move into the past the rebook day; with a deadline and no such day before it, the
+   * freeBusy range runs to the deadline (chooseWindow falls back to the latest slot before it).
+   */
+  private async policyPlan(r: Remediation, email: string, now: number, config: MaintenanceConfig): Promise<Plan> {
+    const ownerZone = await this.timeZoneOf(email, config.defaults.fallback_time_zone);
+    const firstFailure = Date.parse(r.createdAt);
+    const governing = governingRules(config, r.host.teamId, r.policies.map((p) => ({ id: p.id, firstFailure })), ownerZone);
+    const rules = governing.rules;
+    const zone = bookingZone(rules, ownerZone).zone;
+    const deadline = deadlineOf(firstFailure, rules.deadline_days, zone);
+    const rebook = r.rebookCount > 0 && r.originalDate !== undefined;
+    const day = rebook ? rebookDayFor(r.originalDate as string, r.rebookCount, now, zone, rules, deadline) : firstAllowedDay(now, zone, rules, deadline);
+    // Without a day before the deadline, the choice may use any day up to it (or, past it, the next allowed day).
+    const fallbackDay = day ?? (rebook ? rebookDayFor(r.originalDate as string, r.rebookCount, now, zone, rules, null) : firstAllowedDay(now, zone, rules, null));
+    if (!fallbackDay) throw new Error(`no day allowed by the maintenance rules (${rules.window.rrule}) within the search horizon`);
+    const range = windowQueryRange(now, zone, rules, deadline, day);
+    if (!day && instantOf(fallbackDay.windowEnd) > instantOf(range.timeMax)) range.timeMax = fallbackDay.windowEnd;
+    return { r, email, zone, day: fallbackDay, policy: { rules, deadline, range } };
+  }
+
+  private async timeZoneOf(email: string, fallback?: string): Promise<string> {
     const { store, calendar, settings, logger } = this.deps;
     const cached = await store.cachedTimeZone(email);
     if (cached) return cached;
     const setting = await calendar.getTimeZone(email);
-    const resolved = resolveTimeZone(setting, settings.scheduling.fallbackTimeZone);
+    const resolved = resolveTimeZone(setting, fallback ?? settings.scheduling.fallbackTimeZone);
     if (resolved.usedFallback) {
       logger.warn({ owner: email, reason: resolved.reason, fallback: resolved.zone }, 'calendar time zone unreadable: using the fallback');
     }
@@ -118,7 +170,7 @@ export class BookingService {
   private async availability(plans: Plan[]): Promise<Map<string, OwnerAvailability> | null> {
     let remaining = plans;
     while (remaining.length > 0) {
-      const range = queryRange(remaining.map((p) => p.day));
+      const range = batchRange(remaining);
       try {
         return await this.deps.calendar.freeBusy(
           remaining.map((p) => p.email),
@@ -148,7 +200,7 @@ export class BookingService {
       // The batch was asked as another owner, who may not see this calendar; or the owner has left. Asking as
       // the owner tells: their own free/busy, or their token refused (unassigned).
       try {
-        const range = queryRange([day]);
+        const range = plan.policy ? plan.policy.range : queryRange([day]);
         availability = (await this.deps.calendar.freeBusy([email], range.timeMin, range.timeMax)).get(email);
       } catch (err) {
         await this.handleFailure(r, err);
@@ -159,7 +211,10 @@ export class BookingService {
       await this.handleFailure(r, new Error(`free/busy of ${email} unknown: ${availability?.reason ?? 'missing from the answer'}`));
       return false;
     }
-    const choice: SlotChoice | null = chooseSlot(day, availability.busy, now, rules);
+    const windowChoice = plan.policy ? this.chooseByPolicy(plan, availability.busy, now) : null;
+    const choice: SlotChoice | null = plan.policy
+      ? windowChoice && ({ slot: windowChoice.slot, onlyTimeLeft: windowChoice.onlyTimeLeft } as SlotChoice)
+      : chooseSlot(day, availability.busy, now, rules);
     if (!choice) {
       // The day ran out between planning and choosing: planned again (the next day, its own freeBusy) right away.
       await this.deps.store.deferPendingBooking(r.id, now);
@@ -174,13 +229,15 @@ export class BookingService {
         start: choice.slot.start,
         end: choice.slot.end,
         timeZone: zone,
-        summary: EVENT_SUMMARY,
-        description: buildEventDescription({
-          orgName: this.deps.settings.orgName,
-          hostDisplayName: r.host.displayName,
-          policies: r.policies,
-          onlyTimeLeft: choice.onlyTimeLeft,
-        }),
+        summary: plan.policy ? plan.policy.rules.event.title : EVENT_SUMMARY,
+        description: plan.policy
+          ? this.policyDescription(plan, choice.onlyTimeLeft, windowChoice?.reason ?? null)
+          : buildEventDescription({
+              orgName: this.deps.settings.orgName,
+              hostDisplayName: r.host.displayName,
+              policies: r.policies,
+              onlyTimeLeft: choice.onlyTimeLeft,
+            }),
         privateProperties: { [OWNED_BY_PROPERTY]: r.id, bookingNumber: String(r.bookingNumber) },
       });
       if (event.status === 'cancelled') {
@@ -188,7 +245,7 @@ export class BookingService {
         await this.skipSpentEventId(r);
         return false;
       }
-      return await this.commit(r, plan, choice, event);
+      return await this.commit(r, plan, choice, event, windowChoice?.day.date);
     } catch (err) {
       await this.handleFailure(r, err);
       return false;
@@ -196,7 +253,7 @@ export class BookingService {
   }
 
   /** Records the booking and schedules the fire; if the remediation moved on meanwhile, undoes the insert. */
-  private async commit(r: Remediation, plan: Plan, choice: SlotChoice, event: CalendarEvent): Promise<boolean> {
+  private async commit(r: Remediation, plan: Plan, choice: SlotChoice, event: CalendarEvent, date = plan.day.date): Promise<boolean> {
     const { store, logger, scheduler, settings } = this.deps;
     // An adopted event (409: inserted by an earlier attempt) keeps the times it was inserted with.
     const start = event.start.dateTime ? isoInZone(instantOf(event.start.dateTime), plan.zone) : choice.slot.start;
@@ -207,7 +264,18 @@ export class BookingService {
       (cur) => {
         if (cur.status === 'booked' && cur.calendarEventId === event.id) already = cur;
         if (cur.status !== 'pending' || cur.bookingNumber !== r.bookingNumber) return null;
-        return { type: 'window_booked', start, end, eventId: event.id, timeZone: plan.zone, onlyTimeLeft: choice.onlyTimeLeft, date: plan.day.date };
+        return {
+          type: 'window_booked',
+          start,
+          end,
+          eventId: event.id,
+          timeZone: plan.zone,
+          onlyTimeLeft: choice.onlyTimeLeft,
+          date,
+          ...(plan.policy
+            ? { policy: { deadline: plan.policy.deadline === null ? null : isoInZone(plan.policy.deadline, plan.zone), maxDeferrals: plan.policy.rules.max_deferrals } }
+            : {}),
+        };
       },
       {
         // The fire job first: a daemon killed between the two leaves a job that finds nothing to fire (the claim
@@ -238,6 +306,32 @@ export class BookingService {
       'maintenance window booked',
     );
     return true;
+  }
+
+  /** chooseWindow / chooseRebookWindow under the plan's rules (pure). */
+  private chooseByPolicy(plan: Plan, busy: TimeInterval[], now: number): WindowChoice | null {
+    const { r, zone } = plan;
+    const { rules, deadline } = plan.policy as PolicyPlan;
+    if (r.rebookCount > 0 && r.originalDate) {
+      return chooseRebookWindow({ originalDate: r.originalDate, attempt: r.rebookCount, now, zone, rules, busy, deadline });
+    }
+    return chooseWindow({ now, zone, rules, busy, deadline });
+  }
+
+  /** The event text under maintenance policies: event.description template or the built-in text, with notes. */
+  private policyDescription(plan: Plan, onlyTimeLeft: boolean, reason: string | null): string {
+    const { r, zone } = plan;
+    const { rules, deadline } = plan.policy as PolicyPlan;
+    const label = deadline === null ? null : deadlineLabel(deadline, zone);
+    const notes = [
+      ...(reason ? [reason] : []),
+      ...(label && !reason ? [`This maintenance must happen by the end of ${label}.`] : []),
+    ];
+    const base = { orgName: this.deps.settings.orgName, hostDisplayName: r.host.displayName, policies: r.policies, onlyTimeLeft };
+    if (rules.event.description !== null) {
+      return buildTemplatedDescription(rules.event.description, { ...base, deadline: label, deferralsLeft: deferralsLeft(rules.max_deferrals, r.deferralsUsed ?? 0), notes });
+    }
+    return buildEventDescription({ ...base, ...(notes.length > 0 ? { notes } : {}) });
   }
 
   /** The next attempt books under a fresh event id (booking number + 1), right away. */
