@@ -90,8 +90,17 @@ export type Happening =
   | { type: 'booking_deferred'; reason: string }
   /** The event id of this booking belongs to an event the owner deleted: book under the next one. */
   | { type: 'event_id_spent' }
-  | { type: 'window_moved'; start: string; end: string; actor: Actor; reason?: string }
-  | { type: 'window_lost'; reason: 'deleted' | 'moved_to_past' | 'all_day' }
+  | { type: 'window_moved'; start: string; end: string; actor: Actor; reason?: string; /** Maintenance policies: deferrals used with this move. */ deferralsUsed?: number }
+  | {
+      type: 'window_lost';
+      reason: 'deleted' | 'moved_to_past' | 'all_day';
+      /** Maintenance policies: deferrals used with this loss (a delete counts one). */
+      deferralsUsed?: number;
+      /** Beyond max_deferrals: rebooked at the earliest allowed slot, not on the rebook day; `note` says why. */
+      earliest?: { note: string };
+    }
+  /** Beyond max_deferrals the owner's move later was undone: the event is patched back to the accepted time. */
+  | { type: 'move_undone'; ownerStart: string; ownerEnd: string; reason: string }
   | { type: 'window_upcoming'; start: string; minutesBefore: number }
   /** The window starts (at its start; or now, by an admin: `window` is then the window as it happens). */
   | { type: 'window_started'; delivery: Delivery; actor: Actor; window?: { start: string; end: string } }
@@ -171,7 +180,9 @@ export function decide(r: Remediation | null, happening: Happening, ctx: Lifecyc
     case 'window_moved':
       return followMove(r, happening, ctx);
     case 'window_lost':
-      return rebookLostWindow(r, happening.reason, ctx);
+      return rebookLostWindow(r, happening.reason, ctx, happening);
+    case 'move_undone':
+      return undoMove(r, happening, ctx);
     case 'window_upcoming':
       return announceUpcoming(r, happening, ctx);
     case 'window_started':
@@ -320,7 +331,7 @@ function bookWindow(r: Remediation, h: Extract<Happening, { type: 'window_booked
     onlyTimeLeft: h.onlyTimeLeft,
     originalDate: r.originalDate ?? h.date,
     updatedAt: iso(ctx.now),
-    ...(h.policy ? policyFields(h.policy) : {}),
+    ...(h.policy ? { ...policyFields(h.policy), rebookEarliest: undefined } : {}),
   };
   const event = statusEvent('window.booked', 'system', 'pending', 'booked', {
     start: h.start,
@@ -345,7 +356,7 @@ function followMove(r: Remediation, h: Extract<Happening, { type: 'window_moved'
   if (!(Date.parse(h.start) > ctx.now)) return refuse(r, 'a window moves only to a future start');
   if (Date.parse(h.end) <= Date.parse(h.start)) return refuse(r, 'a window ends after it starts');
   if (h.start === r.start && h.end === r.end) return unchanged(r);
-  const next = { ...r, start: h.start, end: h.end, updatedAt: iso(ctx.now) };
+  const next = { ...r, start: h.start, end: h.end, updatedAt: iso(ctx.now), ...(h.deferralsUsed !== undefined ? { deferralsUsed: h.deferralsUsed } : {}) };
   const event: EventDraft = {
     type: 'window.moved',
     actor: h.actor,
@@ -354,8 +365,29 @@ function followMove(r: Remediation, h: Extract<Happening, { type: 'window_moved'
   return transition(r, next, [event], {});
 }
 
+/**
+ * Beyond max_deferrals the owner moved the window later: the event was patched back to the accepted time, which
+ * stays the window (start and end unchanged). One window.moved event by the system, from the owner's time back,
+ * with the reason; from now on the event text says it can no longer be moved.
+ */
+function undoMove(r: Remediation, h: Extract<Happening, { type: 'move_undone' }>, ctx: LifecycleContext): Decision {
+  if (r.status !== 'booked') return refuse(r, 'only a booked window is put back');
+  const next: Remediation = { ...r, deferralsExhausted: h.reason, updatedAt: iso(ctx.now) };
+  const event: EventDraft = {
+    type: 'window.moved',
+    actor: 'system',
+    data: { previous_start: h.ownerStart, previous_end: h.ownerEnd, start: r.start, end: r.end, booking_number: r.bookingNumber, reason: h.reason },
+  };
+  return transition(r, next, [event], {});
+}
+
 /** Rebook: deleted, moved into the past or made all-day → back to pending for a new window (next business day). */
-function rebookLostWindow(r: Remediation, reason: 'deleted' | 'moved_to_past' | 'all_day', ctx: LifecycleContext): Decision {
+function rebookLostWindow(
+  r: Remediation,
+  reason: 'deleted' | 'moved_to_past' | 'all_day',
+  ctx: LifecycleContext,
+  h: { deferralsUsed?: number; earliest?: { note: string } } = {},
+): Decision {
   if (r.status !== 'booked') return refuse(r, 'only a booked window is rebooked');
   const next: Remediation = {
     ...r,
@@ -368,6 +400,8 @@ function rebookLostWindow(r: Remediation, reason: 'deleted' | 'moved_to_past' | 
     calendarEventId: undefined,
     onlyTimeLeft: undefined,
     updatedAt: iso(ctx.now),
+    ...(h.deferralsUsed !== undefined ? { deferralsUsed: h.deferralsUsed } : {}),
+    ...(h.earliest ? { rebookEarliest: true, deferralsExhausted: h.earliest.note } : {}),
   };
   const event = statusEvent('window.rebooked', 'owner', 'booked', 'pending', {
     reason,
@@ -375,6 +409,7 @@ function rebookLostWindow(r: Remediation, reason: 'deleted' | 'moved_to_past' | 
     previous_end: r.end,
     previous_event_id: r.calendarEventId,
     rebook_count: next.rebookCount,
+    ...(h.earliest ? { earliest: true, note: h.earliest.note } : {}),
   });
   return transition(r, next, [event], { pendingSince: ctx.now });
 }

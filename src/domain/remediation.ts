@@ -86,6 +86,10 @@ export interface Remediation {
   deadline?: string;
   maxDeferrals?: number;
   deferralsUsed?: number;
+  /** Beyond max_deferrals (set once a move was undone or a delete rebooked early): why it can no longer be moved. */
+  deferralsExhausted?: string;
+  /** The pending rebook goes to the earliest allowed slot (a delete beyond max_deferrals), not the rebook day. */
+  rebookEarliest?: boolean;
 }
 
 /**
