@@ -1,8 +1,8 @@
-import { buildEventDescription, buildTemplatedDescription, EVENT_SUMMARY } from '../domain/event-text';
+import { buildEventDescription, EVENT_SUMMARY } from '../domain/event-text';
 import { bookingZone, governingRules } from '../domain/maintenance-resolution';
 import type { MaintenanceConfig, MaintenanceRules } from '../domain/maintenance-rules';
 import { chooseRebookWindow, chooseWindow, deadlineOf, firstAllowedDay, rebookDayFor, windowQueryRange, type WindowChoice } from '../domain/policy-slot-search';
-import { deferralsLeft } from '../domain/deferral-rules';
+import { policyEventText } from './policy-event-text';
 import { eventIdFor, OWNED_BY_PROPERTY } from '../domain/event-id';
 import { isoInZone, resolveTimeZone } from '../domain/time-zone';
 import { chooseSlot, instantOf, nextBookingDay, queryRange, type BookingDay, type SlotChoice } from '../domain/slot-search';
@@ -49,10 +49,7 @@ function batchRange(plans: Plan[]): { timeMin: string; timeMax: string } {
   return { timeMin: earliest.timeMin, timeMax: latest.timeMax };
 }
 
-/** The local date a deadline falls in (its last day), for texts. */
-function deadlineLabel(deadline: number, zone: string): string {
-  return isoInZone(deadline - 1, zone).slice(0, 10);
-}
+
 
 export interface BookingRound {
   booked: number;
@@ -143,7 +140,8 @@ export class BookingService {
     const rules = governing.rules;
     const zone = bookingZone(rules, ownerZone).zone;
     const deadline = deadlineOf(firstFailure, rules.deadline_days, zone);
-    const rebook = r.rebookCount > 0 && r.originalDate !== undefined;
+    // A delete beyond max_deferrals is rebooked at the earliest allowed slot, not on the rebook day.
+    const rebook = r.rebookCount > 0 && r.originalDate !== undefined && !r.rebookEarliest;
     const day = rebook ? rebookDayFor(r.originalDate as string, r.rebookCount, now, zone, rules, deadline) : firstAllowedDay(now, zone, rules, deadline);
     // Without a day before the deadline, the choice may use any day up to it (or, past it, the next allowed day).
     const fallbackDay = day ?? (rebook ? rebookDayFor(r.originalDate as string, r.rebookCount, now, zone, rules, null) : firstAllowedDay(now, zone, rules, null));
@@ -312,26 +310,16 @@ export class BookingService {
   private chooseByPolicy(plan: Plan, busy: TimeInterval[], now: number): WindowChoice | null {
     const { r, zone } = plan;
     const { rules, deadline } = plan.policy as PolicyPlan;
-    if (r.rebookCount > 0 && r.originalDate) {
+    if (r.rebookCount > 0 && r.originalDate && !r.rebookEarliest) {
       return chooseRebookWindow({ originalDate: r.originalDate, attempt: r.rebookCount, now, zone, rules, busy, deadline });
     }
     return chooseWindow({ now, zone, rules, busy, deadline });
   }
 
-  /** The event text under maintenance policies: event.description template or the built-in text, with notes. */
+  /** The event text under maintenance policies (policy-event-text.ts). */
   private policyDescription(plan: Plan, onlyTimeLeft: boolean, reason: string | null): string {
-    const { r, zone } = plan;
     const { rules, deadline } = plan.policy as PolicyPlan;
-    const label = deadline === null ? null : deadlineLabel(deadline, zone);
-    const notes = [
-      ...(reason ? [reason] : []),
-      ...(label && !reason ? [`This maintenance must happen by the end of ${label}.`] : []),
-    ];
-    const base = { orgName: this.deps.settings.orgName, hostDisplayName: r.host.displayName, policies: r.policies, onlyTimeLeft };
-    if (rules.event.description !== null) {
-      return buildTemplatedDescription(rules.event.description, { ...base, deadline: label, deferralsLeft: deferralsLeft(rules.max_deferrals, r.deferralsUsed ?? 0), notes });
-    }
-    return buildEventDescription({ ...base, ...(notes.length > 0 ? { notes } : {}) });
+    return policyEventText({ orgName: this.deps.settings.orgName, r: plan.r, rules, deadline, zone: plan.zone, onlyTimeLeft, reason }).description;
   }
 
   /** The next attempt books under a fresh event id (booking number + 1), right away. */

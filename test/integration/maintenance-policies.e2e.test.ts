@@ -12,6 +12,7 @@ import { policyEvent } from '../support/daemon-client';
 import { addOwner } from '../support/fixtures';
 import { TestClock } from '../support/test-clock';
 import { useDaemon } from '../support/use-daemon';
+import { waitFor } from '../support/wait';
 
 // Monday 23 November 2026, 12:00 UTC.
 const MONDAY_NOON = '2026-11-23T12:00:00Z';
@@ -29,6 +30,8 @@ policies:
     max_deferrals: 2
     event: { title: "Patch window", description: "{{host_name}} must fix {{policy_names}} by {{deadline}} <b>now</b>" }
   "12": { deadline_days: 1, window: { rrule: "FREQ=WEEKLY;BYDAY=FR" } }
+  "13": { max_deferrals: 1, deadline_days: 14 }
+  "14": { deadline_days: 1 }
 `;
 
 describe('maintenance policies (daemon + Redis + Calendar emulator, MAINTENANCE_CONFIG_FILE)', () => {
@@ -132,5 +135,57 @@ describe('maintenance policies (daemon + Redis + Calendar emulator, MAINTENANCE_
     const owner2 = addOwner(t, 'fri2@acme.com', 'UTC');
     const r2 = await fail(508, owner2, 5, 7);
     expect(r2.start).toBe('2026-11-27T13:00:00.000+00:00');
+  });
+
+  /** Booked and watched: the owner's calendar has our channel and we hold a sync token. */
+  const watched = async (owner: string) => {
+    await waitFor(() => t.env.emulator.channels().some((c) => c.owner === owner), { what: `channel for ${owner}` });
+    await waitFor(async () => (await t.env.probe.redis.get(`${t.env.prefix}:owner:${owner}:sync-token`)) !== null, { what: 'sync token' });
+  };
+  const eventOf = (owner: string, id: string | null) => t.env.emulator.events(owner).find((e) => e.id === id);
+
+  it('with max_deferrals 1, the first move later is followed and the second is put back, saying so', async () => {
+    const owner = addOwner(t, 'mover@acme.com', 'UTC');
+    const r = await fail(510, owner, 1, 13);
+    expect(r).toMatchObject({ start: '2026-11-24T09:00:00.000+00:00', max_deferrals: 1, deferrals_used: 0 });
+    await watched(owner);
+
+    t.env.emulator.patchEventAsOwner(owner, r.calendar_event_id as string, { start: { dateTime: '2026-11-24T14:00:00Z' }, end: { dateTime: '2026-11-24T14:30:00Z' } });
+    const first = await waitFor(async () => {
+      const [x] = await t.daemon.remediations({ host_id: 510 });
+      return x.deferrals_used === 1 ? x : null;
+    }, { what: 'first move followed' });
+    expect(first.start).toBe('2026-11-24T14:00:00.000+00:00');
+
+    t.env.emulator.resetCalls();
+    t.env.emulator.patchEventAsOwner(owner, r.calendar_event_id as string, { start: { dateTime: '2026-11-26T10:00:00Z' }, end: { dateTime: '2026-11-26T10:30:00Z' } });
+    await waitFor(() => Date.parse(eventOf(owner, r.calendar_event_id)?.start.dateTime ?? '') === Date.parse('2026-11-24T14:00:00Z'), { what: 'move put back' });
+    const event = eventOf(owner, r.calendar_event_id);
+    expect(event?.description).toContain('This window can no longer be moved: the 1 deferral allowed has been used. It must happen by the end of 2026-12-07.');
+    // Patched back, not re-created.
+    expect(t.env.emulator.callCounts({ owner })['events.insert']).toBeUndefined();
+    const after = await waitFor(async () => {
+      const x = await t.daemon.remediation(r.id);
+      return x.history.some((e) => e.type === 'window.moved' && e.actor === 'system') ? x : null;
+    }, { what: 'window.moved by the system' });
+    expect(after).toMatchObject({ status: 'booked', start: '2026-11-24T14:00:00.000+00:00', deferrals_used: 1 });
+    const undo = after.history.filter((e) => e.type === 'window.moved').pop();
+    expect(undo).toMatchObject({ actor: 'system', data: { start: '2026-11-24T14:00:00.000+00:00', reason: expect.stringContaining('can no longer be moved') } });
+  });
+
+  it('a deadline caps a rebook: deleted, the window goes to the latest free slot before the deadline, not the rebook day', async () => {
+    const owner = addOwner(t, 'deleter@acme.com', 'UTC');
+    const r = await fail(511, owner, 1, 14);
+    expect(r).toMatchObject({ start: '2026-11-24T09:00:00.000+00:00', deadline: '2026-11-25T00:00:00.000+00:00' });
+    await watched(owner);
+    t.env.emulator.deleteEventAsOwner(owner, r.calendar_event_id as string);
+    const rebooked = await waitFor(async () => {
+      const [x] = await t.daemon.remediations({ host_id: 511 });
+      return x.status === 'booked' && x.calendar_event_id !== r.calendar_event_id ? x : null;
+    }, { what: 'rebooked' });
+    // The rebook day would be Wednesday 25: past the deadline (end of Tuesday 24).
+    expect(rebooked.start).toBe('2026-11-24T16:30:00.000+00:00');
+    expect(rebooked.deferrals_used).toBe(1);
+    expect(eventOf(owner, rebooked.calendar_event_id)?.description).toContain('before the deadline (end of 2026-11-24)');
   });
 });
