@@ -20,6 +20,7 @@ import { Metrics } from './observability/metrics';
 import { configInForce, DEFAULT_MAINTENANCE_CONFIG, MaintenanceConfigHolder } from './maintenance-config';
 import { createServices, type Services } from './services/create-services';
 import type { ServiceDeps } from './services/ports';
+import { PreviewService } from './services/preview-service';
 import { RedisFeedCursor } from './store/feed-cursor';
 import { WatchStore } from './store/watch-store';
 import { RemediationStore } from './store/remediation-store';
@@ -217,6 +218,7 @@ export class App {
         },
         delivery: { retryBudgetSeconds: config.webhook.retryBudgetSeconds },
       });
+      const previewService = new PreviewService(deps);
       const workers = new Workers(workerConnection, config.redis.keyPrefix, services, logger);
       closers.push(['workers', () => workers.close()]);
 
@@ -231,6 +233,7 @@ export class App {
         notify: (n) => services.watch.acceptNotification(n),
         metrics: () => metrics.text(),
         queues: scheduler.allQueues,
+        preview: (q) => previewService.preview(q),
         maintenanceConfig: () => (maintenance ? maintenance.view() : configInForce(DEFAULT_MAINTENANCE_CONFIG, null)),
         ready: async () => {
           const redisOk = await Promise.race([

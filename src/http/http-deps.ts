@@ -7,6 +7,7 @@ import type { RedeliverResult } from '../services/delivery-service';
 import type { RemediationRepository } from '../services/ports';
 import type { Tokens } from './auth';
 import type { MaintenanceConfigView } from '../maintenance-config';
+import type { PreviewQuery, PreviewResult } from '../services/preview-service';
 
 /** What the HTTP layer may use. It validates and enqueues (or asks a service); it holds no business logic. */
 export interface HttpDeps {
@@ -32,6 +33,8 @@ export interface HttpDeps {
   queues?: Queue[];
   /** GET /v1/maintenance-config: the maintenance configuration in force, defaults filled in (unset: 404). */
   maintenanceConfig?: () => MaintenanceConfigView;
+  /** GET /v1/preview: where a window would land now (asks freeBusy, writes nothing). Unset: 404. */
+  preview?: (q: PreviewQuery) => Promise<PreviewResult>;
   /** Redis reachable and workers running. */
   ready(): Promise<{ ready: boolean; checks: Record<string, boolean> }>;
 }

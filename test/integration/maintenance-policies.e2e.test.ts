@@ -135,6 +135,10 @@ describe('maintenance policies (daemon + Redis + Calendar emulator, MAINTENANCE_
     const owner2 = addOwner(t, 'fri2@acme.com', 'UTC');
     const r2 = await fail(508, owner2, 5, 7);
     expect(r2.start).toBe('2026-11-27T13:00:00.000+00:00');
+
+    // Back to the original file for the tests that follow.
+    writeFileSync(file, CONFIG);
+    expect(t.env.app.reloadMaintenanceConfig()).toEqual({ ok: true });
   });
 
   /** Booked and watched: the owner's calendar has our channel and we hold a sync token. */
@@ -187,5 +191,38 @@ describe('maintenance policies (daemon + Redis + Calendar emulator, MAINTENANCE_
     expect(rebooked.start).toBe('2026-11-24T16:30:00.000+00:00');
     expect(rebooked.deferrals_used).toBe(1);
     expect(eventOf(owner, rebooked.calendar_event_id)?.description).toContain('before the deadline (end of 2026-11-24)');
+  });
+
+  it('previews where a window would land, asking freeBusy and writing nothing', async () => {
+    const owner = addOwner(t, 'preview@acme.com', 'Europe/Zurich');
+    t.env.emulator.createEventAsOwner(owner, { summary: 'Busy', start: { dateTime: '2026-11-26T13:00:00+01:00' }, end: { dateTime: '2026-11-26T14:00:00+01:00' } });
+    t.env.emulator.resetCalls();
+    const remediationsBefore = await t.daemon.remediations({ limit: 1000 });
+    const res = await t.daemon.get(`/v1/preview?email=${owner}&team_id=5&policy_ids=7`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      time_zone: 'Europe/Zurich',
+      rules: expect.objectContaining({ window: { rrule: 'FREQ=WEEKLY;BYDAY=TH', start: '13:00', end: '15:00', slot_minutes: 60 } }),
+      day: '2026-11-26',
+      slot: { start: '2026-11-26T14:00:00.000+01:00', end: '2026-11-26T15:00:00.000+01:00' },
+      only_time_left: false,
+      reason: null,
+    });
+    // A policy rule beats its team's; a deadline with no allowed day before it says why.
+    const policy = await t.daemon.get(`/v1/preview?email=${owner}&team_id=5&policy_ids=9,12`);
+    expect(policy.body).toMatchObject({ day: '2026-11-24', reason: expect.stringContaining('before the deadline') });
+    const calls = t.env.emulator.callCounts({ owner });
+    expect(calls['events.insert']).toBeUndefined();
+    expect(calls['freebusy.query']).toBe(2);
+    expect(t.env.emulator.events(owner)).toHaveLength(1);
+    // Nothing written: no remediation, nothing kept about the owner (not even the time-zone cache).
+    expect(await t.daemon.remediations({ limit: 1000 })).toEqual(remediationsBefore);
+    expect(await t.env.probe.redis.keys(`${t.env.prefix}*preview@acme.com*`)).toEqual([]);
+
+    const bad = await t.daemon.get('/v1/preview?email=nope&policy_ids=7');
+    expect(bad).toMatchObject({ status: 400, body: { field: 'email' } });
+    const anonymous = await request(`${t.env.url}/v1/preview?email=${owner}`);
+    expect(anonymous.statusCode).toBe(401);
+    await anonymous.body.dump();
   });
 });
