@@ -13,6 +13,7 @@ import {
   type EventPatch,
   type NewCalendarEvent,
   type OwnerAvailability,
+  type TimeInterval,
   type WatchChannel,
   type WatchRequest,
 } from '../ports/calendar';
@@ -208,6 +209,23 @@ export class GoogleCalendarGateway implements CalendarGateway {
     }
     if (!nextSyncToken) throw new CalendarApiError(`events.list for ${owner} ended without a nextSyncToken`);
     return { events, listed, nextSyncToken };
+  }
+
+  async outOfOffice(owner: string, timeMin: string, timeMax: string): Promise<TimeInterval[]> {
+    const page = await this.call(owner, 'events.list', (p, o) =>
+      this.api.events.list(
+        { ...p, calendarId: PRIMARY, eventTypes: ['outOfOffice'], timeMin, timeMax, singleEvents: true, showDeleted: false, maxResults: PAGE_SIZE },
+        o,
+      ),
+    );
+    const intervals: TimeInterval[] = [];
+    for (const item of page.items ?? []) {
+      if (item.status === 'cancelled' || item.eventType !== 'outOfOffice') continue;
+      const start = item.start?.dateTime;
+      const end = item.end?.dateTime;
+      if (start && end) intervals.push({ start, end });
+    }
+    return intervals;
   }
 
   async watchEvents(owner: string, request: WatchRequest): Promise<WatchChannel> {

@@ -84,6 +84,11 @@ export interface CalendarGateway {
   getTimeZone(owner: string): Promise<string | null>;
   /** One freeBusy request for up to 50 owners. Owners whose calendar errored come back as `unknown`. */
   freeBusy(owners: string[], timeMin: string, timeMax: string): Promise<Map<string, OwnerAvailability>>;
+  /**
+   * The owner's out-of-office time in [timeMin, timeMax): one events.list filtered to eventTypes=outOfOffice
+   * (maintenance policies ask only when a day is full). Optional: a gateway without it never skips a day.
+   */
+  outOfOffice?(owner: string, timeMin: string, timeMax: string): Promise<TimeInterval[]>;
   /** Insert with a client-chosen id. If the id already exists (409), returns the existing event instead. */
   insertEvent(owner: string, event: NewCalendarEvent): Promise<CalendarEvent>;
   /** Returns the event (possibly with status "cancelled"), or null if Google does not know it at all. */

@@ -40,6 +40,20 @@ interface PolicyPlan {
   range: { timeMin: string; timeMax: string };
 }
 
+/** Out-of-office days skipped at most in one booking (each costs an events.list and a freeBusy). */
+const MAX_OUT_OF_OFFICE_SKIPS = 14;
+
+/** Whether `intervals` together cover [from, to) entirely. */
+function covers(intervals: TimeInterval[], from: number, to: number): boolean {
+  let reached = from;
+  for (const i of intervals.map((x) => ({ s: instantOf(x.start), e: instantOf(x.end) })).sort((a, b) => a.s - b.s)) {
+    if (i.s > reached) break;
+    reached = Math.max(reached, i.e);
+    if (reached >= to) return true;
+  }
+  return reached >= to;
+}
+
 /** The freeBusy range of a batch: the days' windows (today's rules), widened to every maintenance-policy range. */
 function batchRange(plans: Plan[]): { timeMin: string; timeMax: string } {
   const legacy = plans.filter((p) => !p.policy);
@@ -209,7 +223,15 @@ export class BookingService {
       await this.handleFailure(r, new Error(`free/busy of ${email} unknown: ${availability?.reason ?? 'missing from the answer'}`));
       return false;
     }
-    const windowChoice = plan.policy ? this.chooseByPolicy(plan, availability.busy, now) : null;
+    let windowChoice = plan.policy ? this.chooseByPolicy(plan, availability.busy, now) : null;
+    if (windowChoice?.onlyTimeLeft && windowChoice.basis === 'allowed_day') {
+      try {
+        windowChoice = await this.skipOutOfOfficeDays(plan, windowChoice);
+      } catch (err) {
+        await this.handleFailure(r, err);
+        return false;
+      }
+    }
     const choice: SlotChoice | null = plan.policy
       ? windowChoice && ({ slot: windowChoice.slot, onlyTimeLeft: windowChoice.onlyTimeLeft } as SlotChoice)
       : chooseSlot(day, availability.busy, now, rules);
@@ -304,6 +326,34 @@ export class BookingService {
       'maintenance window booked',
     );
     return true;
+  }
+
+  /**
+   * The chosen day is full: if the owner is out of office across its whole window (one events.list filtered to
+   * outOfOffice), the next allowed day instead (its own freeBusy), and so on; otherwise the day's last slot stays,
+   * with the "only time left" text. At most a few days are skipped in one booking.
+   */
+  private async skipOutOfOfficeDays(plan: Plan, first: WindowChoice): Promise<WindowChoice> {
+    const { calendar, logger } = this.deps;
+    const { rules, deadline } = plan.policy as PolicyPlan;
+    let choice = first;
+    for (let skipped = 0; skipped < MAX_OUT_OF_OFFICE_SKIPS && calendar.outOfOffice; skipped++) {
+      if (!choice.onlyTimeLeft || choice.basis !== 'allowed_day') return choice;
+      const { windowStart, windowEnd } = choice.day;
+      const away = await calendar.outOfOffice(plan.email, windowStart, windowEnd);
+      if (!covers(away, instantOf(windowStart), instantOf(windowEnd))) return choice;
+      logger.info({ remediation: plan.r.id, owner: plan.email, day: choice.day.date }, 'owner out of office all day: the next allowed day instead');
+      const after = instantOf(windowEnd);
+      const nextDay = firstAllowedDay(after, plan.zone, rules, deadline);
+      if (!nextDay) return choice;
+      const range = windowQueryRange(after, plan.zone, rules, deadline, nextDay);
+      const availability = (await calendar.freeBusy([plan.email], range.timeMin, range.timeMax)).get(plan.email);
+      if (!availability || availability.kind === 'unknown') return choice;
+      const next = chooseWindow({ now: after, zone: plan.zone, rules, busy: availability.busy, deadline });
+      if (!next) return choice;
+      choice = next;
+    }
+    return choice;
   }
 
   /** chooseWindow / chooseRebookWindow under the plan's rules (pure). */

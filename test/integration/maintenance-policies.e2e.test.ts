@@ -225,4 +225,23 @@ describe('maintenance policies (daemon + Redis + Calendar emulator, MAINTENANCE_
     expect(anonymous.statusCode).toBe(401);
     await anonymous.body.dump();
   });
+
+  it('skips a day on which the owner is out of office across the whole window; a day merely full keeps its last slot', async () => {
+    const away = addOwner(t, 'away@acme.com', 'UTC');
+    t.env.emulator.createEventAsOwner(away, {
+      summary: 'Out of office',
+      eventType: 'outOfOffice',
+      start: { dateTime: '2026-11-24T00:00:00Z' },
+      end: { dateTime: '2026-11-25T00:00:00Z' },
+    });
+    const r = await fail(520, away, 1, 7);
+    expect(r.start).toBe('2026-12-01T09:00:00.000+00:00');
+    expect(eventOf(away, r.calendar_event_id)?.description).not.toMatch(/no remaining availability/i);
+
+    const full = addOwner(t, 'full@acme.com', 'UTC');
+    t.env.emulator.createEventAsOwner(full, { summary: 'Offsite', start: { dateTime: '2026-11-24T00:00:00Z' }, end: { dateTime: '2026-11-25T00:00:00Z' } });
+    const r2 = await fail(521, full, 1, 7);
+    expect(r2.start).toBe('2026-11-24T16:30:00.000+00:00');
+    expect(eventOf(full, r2.calendar_event_id)?.description).toMatch(/no remaining availability/i);
+  });
 });

@@ -104,8 +104,11 @@ function fullListFilter(calendar: UserCalendar, query: Query): (e: StoredEvent) 
   const sharedProps = propertyFilters(query, 'sharedExtendedProperty');
   const q = single(query, 'q')?.toLowerCase();
   const iCalUID = single(query, 'iCalUID');
+  // eventTypes=outOfOffice (repeatable): only events of these types; unset = every type.
+  const eventTypes = multiple(query, 'eventTypes');
 
   return ({ resource: e }) => {
+    if (eventTypes.length > 0 && !eventTypes.includes(e.eventType ?? 'default')) return false;
     const updated = Date.parse(e.updated);
     if (e.status === 'cancelled' && !showDeleted && !(updatedMin !== undefined && updated >= updatedMin)) return false;
     if (updatedMin !== undefined && updated < updatedMin) return false;
