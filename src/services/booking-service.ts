@@ -38,6 +38,8 @@ interface PolicyPlan {
   /** Exclusive, epoch ms; null = none. */
   deadline: number | null;
   range: { timeMin: string; timeMax: string };
+  /** The plan found an allowed day (`day`): a choice on another day means it ran out meanwhile (planned again). */
+  onAllowedDay: boolean;
 }
 
 /** Out-of-office days skipped at most in one booking (each costs an events.list and a freeBusy). */
@@ -160,9 +162,11 @@ export class BookingService {
     // Without a day before the deadline, the choice may use any day up to it (or, past it, the next allowed day).
     const fallbackDay = day ?? (rebook ? rebookDayFor(r.originalDate as string, r.rebookCount, now, zone, rules, null) : firstAllowedDay(now, zone, rules, null));
     if (!fallbackDay) throw new Error(`no day allowed by the maintenance rules (${rules.window.rrule}) within the search horizon`);
-    const range = windowQueryRange(now, zone, rules, deadline, day);
+    // An allowed day: its window is all the choice looks at (as without a file). None before the deadline: from now
+    // to the deadline (the latest slot before it), or past it to the next allowed day.
+    const range = day ? { timeMin: day.windowStart, timeMax: day.windowEnd } : windowQueryRange(now, zone, rules, deadline, null);
     if (!day && instantOf(fallbackDay.windowEnd) > instantOf(range.timeMax)) range.timeMax = fallbackDay.windowEnd;
-    return { r, email, zone, day: fallbackDay, policy: { rules, deadline, range } };
+    return { r, email, zone, day: fallbackDay, policy: { rules, deadline, range, onAllowedDay: day !== null } };
   }
 
   private async timeZoneOf(email: string, fallback?: string): Promise<string> {
@@ -224,6 +228,8 @@ export class BookingService {
       return false;
     }
     let windowChoice = plan.policy ? this.chooseByPolicy(plan, availability.busy, now) : null;
+    // The planned day ran out between planning and choosing: its freeBusy covers only that day, so plan again.
+    if (plan.policy?.onAllowedDay && windowChoice && windowChoice.day.date !== day.date) windowChoice = null;
     if (windowChoice?.onlyTimeLeft && windowChoice.basis === 'allowed_day') {
       try {
         windowChoice = await this.skipOutOfOfficeDays(plan, windowChoice);
