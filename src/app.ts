@@ -186,6 +186,7 @@ export class App {
           dispatcher: sinkIsLocal && url === webhookUrl ? undefined : proxy,
         });
       const fleet = config.fleet ? new FleetClient(config.fleet.url, config.fleet.apiToken, { dispatcher: proxy }) : undefined;
+      const partSenders = new Map<string, HttpResolutionSender>();
       const deps: ServiceDeps = {
         telemetry: metrics,
         store,
@@ -193,6 +194,11 @@ export class App {
         hosts: fleet,
         fleet,
         sender: sender(webhookUrl, config.webhook.extraHeaders),
+        senderFor: (url) => {
+          let s = partSenders.get(url);
+          if (!s) partSenders.set(url, (s = sender(url, config.webhook.extraHeaders)));
+          return s;
+        },
         scheduler,
         clock,
         logger,
@@ -203,7 +209,7 @@ export class App {
           watch: watchSettings(config),
           notifyBeforeMinutes: config.notifyBeforeMinutes,
           fleetSync: { requireOnline: config.fleetSync.requireOnline, rebookAfterFireMs: config.fleetSync.rebookAfterFireMinutes * 60_000 },
-          ...(maintenance ? { maintenance: () => maintenance.current() } : {}),
+          ...(maintenance ? { maintenance: () => maintenance.current(), resolutionWebhookUrl: webhookUrl } : {}),
         },
       };
       const services = createServices(deps, {

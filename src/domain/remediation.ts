@@ -103,6 +103,12 @@ export interface Delivery {
   webhookId: string;
   /** The exact JSON body sent (Fleet's payload, fixed when the window fired). */
   body: string;
+  /**
+   * Maintenance policies whose `resolution_webhook_url` differ: one request per URL, each Fleet's exact payload with
+   * its own policies, under its own webhook-id. Every attempt sends every part (receivers de-duplicate on the id);
+   * the delivery succeeds when all parts are answered 2xx. Unset: one request of `body` to RESOLUTION_WEBHOOK_URL.
+   */
+  parts?: DeliveryPart[];
   /** Attempts started so far (one lost to a crash counts). */
   attempts: number;
   createdAt: string;
@@ -123,6 +129,12 @@ export interface Delivery {
  */
 export function webhookIdFor(r: Pick<Remediation, 'id' | 'bookingNumber' | 'createdAt'>, deliveryNumber: number): string {
   return `msg_${r.id}_${Date.parse(r.createdAt).toString(36)}_b${r.bookingNumber}_d${deliveryNumber}`;
+}
+
+export interface DeliveryPart {
+  url: string;
+  webhookId: string;
+  body: string;
 }
 
 /** The public view of a remediation (GET /v1/remediations). */

@@ -1,5 +1,5 @@
-import { webhookIdFor, type Delivery, type Remediation } from '../domain/remediation';
-import { DEFAULT_BACKOFF, deliveryDeadline, describeResult, nextStep, type BackoffOptions } from '../webhook/delivery-policy';
+import { webhookIdFor, type Delivery, type DeliveryPart, type Remediation } from '../domain/remediation';
+import { DEFAULT_BACKOFF, deliveryDeadline, describeResult, nextStep, type AttemptResult, type BackoffOptions } from '../webhook/delivery-policy';
 import type { DeliveryRef, ServiceDeps } from './ports';
 import type { TransitionRunner } from './transition-runner';
 
@@ -68,7 +68,7 @@ export class DeliveryService {
     }
     const r = counted.after;
     const d = r.delivery as Delivery;
-    const result = await sender.send({ id: d.webhookId, body: d.body });
+    const result = d.parts && d.parts.length > 0 ? await this.sendParts(d.parts) : await sender.send({ id: d.webhookId, body: d.body });
     const step = nextStep({ result, attempt: d.attempts, now: clock.now(), deadline: Date.parse(d.deadline), random: this.random, backoff: this.settings.backoff ?? DEFAULT_BACKOFF });
     const who = { remediation: r.id, host: r.host.id, owner: r.email, webhookId: d.webhookId, attempt: d.attempts };
     const status = result.kind === 'answered' ? result.status : undefined;
@@ -131,9 +131,23 @@ export class DeliveryService {
     return ref.deliveryNumber > 1 && r.delivery?.number === ref.deliveryNumber - 1 && (r.status === 'fired' || r.status === 'delivery_failed');
   }
 
-  /** The delivery that follows r's last one: the same body bytes under a new webhook-id. */
+  /** The delivery that follows r's last one: the same body bytes (and parts) under new webhook-ids. */
   private nextDelivery(r: Remediation, number: number): Delivery {
-    return this.newDelivery(r, number, (r.delivery as Delivery).body);
+    const previous = r.delivery as Delivery;
+    const next = this.newDelivery(r, number, previous.body);
+    return previous.parts ? { ...next, parts: partsOf(next.webhookId, previous.parts) } : next;
+  }
+
+  /** Every part, one after another; the first that is not a 2xx answer is the attempt's result (retried whole). */
+  private async sendParts(parts: DeliveryPart[]): Promise<AttemptResult> {
+    let last: AttemptResult | undefined;
+    let failed: AttemptResult | undefined;
+    for (const part of parts) {
+      const sender = this.deps.senderFor?.(part.url);
+      last = sender ? await sender.send({ id: part.webhookId, body: part.body }) : { kind: 'no_answer', error: `no sender for ${part.url}` };
+      if (!(last.kind === 'answered' && last.status >= 200 && last.status < 300)) failed ??= last;
+    }
+    return (failed ?? last) as AttemptResult;
   }
 
   /**
@@ -153,4 +167,9 @@ export class DeliveryService {
     const r = await this.deps.store.get(id);
     return r ? fn(r) : null;
   }
+}
+
+/** The parts of a delivery under its webhook-id: `<id>_u1`, `<id>_u2`, … (same URLs and bodies). */
+export function partsOf(webhookId: string, parts: Array<Pick<DeliveryPart, 'url' | 'body'>>): DeliveryPart[] {
+  return parts.map((p, i) => ({ url: p.url, body: p.body, webhookId: `${webhookId}_u${i + 1}` }));
 }

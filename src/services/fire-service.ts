@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { resolutionPayload, type Remediation } from '../domain/remediation';
-import { DeliveryService, type DeliveryOutcome, type DeliveryRef, type DeliverySettings, type RedeliverResult } from './delivery-service';
+import { groupByWebhookUrl } from '../domain/maintenance-resolution';
+import { DeliveryService, partsOf, type DeliveryOutcome, type DeliveryRef, type DeliverySettings, type RedeliverResult } from './delivery-service';
 import type { Actor } from '../domain/lifecycle-event';
 import type { ServiceDeps } from './ports';
 import type { FleetSyncService } from './fleet-sync-service';
@@ -181,6 +182,20 @@ export class FireService {
   }
 
   /**
+   * Maintenance policies: when the host's policies do not all go to RESOLUTION_WEBHOOK_URL, one part per URL, each
+   * Fleet's exact payload listing its own policies (groupByWebhookUrl). Null: the one usual request.
+   */
+  private webhookParts(r: Remediation, timestamp: string): Array<{ url: string; body: string }> | null {
+    const { settings } = this.deps;
+    const config = settings.maintenance?.();
+    const defaultUrl = settings.resolutionWebhookUrl;
+    if (!config || !defaultUrl) return null;
+    const groups = groupByWebhookUrl(config, r.host.teamId, r.policies, defaultUrl);
+    if (groups.length === 0 || (groups.length === 1 && groups[0].url === defaultUrl)) return null;
+    return groups.map((g) => ({ url: g.url, body: JSON.stringify(resolutionPayload({ ...r, policies: g.policies }, timestamp)) }));
+  }
+
+  /**
    * The window starts now: booked → firing (window.started) with delivery 1, whose payload is fixed at this
    * instant; the window's end is announced later (window.ended). `current` says whether this is still the window
    * the caller means. Returns the firing remediation, or null when nothing started.
@@ -195,7 +210,9 @@ export class FireService {
         const payload = resolutionPayload(cur, DateTime.fromMillis(firedAt, { zone: cur.timeZone ?? 'UTC' }).toISO() as string);
         const window = opts.window?.(cur);
         // The delivery's budget runs to the end of the window as it happens.
-        const delivery = this.delivery.newDelivery(window ? { ...cur, end: window.end } : cur, 1, JSON.stringify(payload));
+        const first = this.delivery.newDelivery(window ? { ...cur, end: window.end } : cur, 1, JSON.stringify(payload));
+        const parts = this.webhookParts(cur, payload.timestamp);
+        const delivery = parts ? { ...first, parts: partsOf(first.webhookId, parts) } : first;
         return { type: 'window_started', delivery, actor, window };
       },
       {

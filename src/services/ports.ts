@@ -129,6 +129,8 @@ export interface ServiceSettings {
    * today's rules (`scheduling`) exactly, by the code paths that predate maintenance policies.
    */
   maintenance?: () => MaintenanceConfig;
+  /** RESOLUTION_WEBHOOK_URL (or the sandbox's sink): the URL of policies without their own resolution_webhook_url. */
+  resolutionWebhookUrl?: string;
 }
 
 export interface FleetSyncSettings {
@@ -172,6 +174,8 @@ export interface ServiceDeps {
   /** Fleet's policy results (FLEET_URL): re-checked by the sync and before each window fires. */
   fleet?: PolicyResults;
   sender: ResolutionSender;
+  /** A sender to another URL (maintenance policies' resolution_webhook_url); unset: parts cannot be delivered. */
+  senderFor?: (url: string) => ResolutionSender;
   scheduler: JobScheduler;
   clock: Clock;
   logger: Logger;
