@@ -297,9 +297,9 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
   }
   const redisConnection = redisConnectionOf(env, problems);
   // A bad maintenance file is reported in the loader's one line (file and path inside it: "teams.5.window.rrule: …").
-  if (parsed.success && parsed.data.MAINTENANCE_CONFIG_FILE) {
+  if (set('MAINTENANCE_CONFIG_FILE')) {
     try {
-      loadMaintenanceConfig(parsed.data.MAINTENANCE_CONFIG_FILE);
+      loadMaintenanceConfig(String(env.MAINTENANCE_CONFIG_FILE).trim());
     } catch (err) {
       if (!(err instanceof MaintenanceConfigError)) throw err;
       problems.push({ variable: 'MAINTENANCE_CONFIG_FILE', problem: err.message });
