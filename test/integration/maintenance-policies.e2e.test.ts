@@ -32,6 +32,8 @@ policies:
   "12": { deadline_days: 1, window: { rrule: "FREQ=WEEKLY;BYDAY=FR" } }
   "13": { max_deferrals: 1, deadline_days: 14 }
   "14": { deadline_days: 1 }
+  "16": { deadline_days: 2 }
+  "17": { max_deferrals: 0 }
 `;
 
 describe('maintenance policies (daemon + Redis + Calendar emulator, MAINTENANCE_CONFIG_FILE)', () => {
@@ -243,5 +245,36 @@ describe('maintenance policies (daemon + Redis + Calendar emulator, MAINTENANCE_
     const r2 = await fail(521, full, 1, 7);
     expect(r2.start).toBe('2026-11-24T16:30:00.000+00:00');
     expect(eventOf(full, r2.calendar_event_id)?.description).toMatch(/no remaining availability/i);
+  });
+
+  it('a move past the deadline is put back to the latest free slot before it (window.moved by the system)', async () => {
+    const owner = addOwner(t, 'late.mover@acme.com', 'UTC');
+    const r = await fail(530, owner, 1, 16);
+    expect(r).toMatchObject({ start: '2026-11-24T09:00:00.000+00:00', deadline: '2026-11-26T00:00:00.000+00:00' });
+    await watched(owner);
+    t.env.emulator.patchEventAsOwner(owner, r.calendar_event_id as string, { start: { dateTime: '2026-11-27T10:00:00Z' }, end: { dateTime: '2026-11-27T10:30:00Z' } });
+    const clamped = await waitFor(async () => {
+      const [x] = await t.daemon.remediations({ host_id: 530 });
+      return x.start !== r.start ? x : null;
+    }, { what: 'move put back before the deadline' });
+    expect(clamped).toMatchObject({ start: '2026-11-25T16:30:00.000+00:00', end: '2026-11-25T17:00:00.000+00:00', deferrals_used: 1 });
+    expect(Date.parse(eventOf(owner, r.calendar_event_id)?.start.dateTime ?? '')).toBe(Date.parse('2026-11-25T16:30:00Z'));
+    const history = (await t.daemon.remediation(r.id)).history.filter((e) => e.type === 'window.moved');
+    expect(history.pop()).toMatchObject({ actor: 'system', data: { start: '2026-11-25T16:30:00.000+00:00', reason: expect.stringContaining('past the deadline') } });
+  });
+
+  it('a delete beyond max_deferrals is rebooked at the earliest allowed slot, saying it can no longer be moved', async () => {
+    const owner = addOwner(t, 'no.deferrals@acme.com', 'UTC');
+    const r = await fail(531, owner, 1, 17);
+    await watched(owner);
+    // The earliest allowed slot (Tuesday 24 09:00, free again once deleted), not the rebook day (Wednesday 25).
+    t.env.emulator.deleteEventAsOwner(owner, r.calendar_event_id as string);
+    const again = await waitFor(async () => {
+      const [x] = await t.daemon.remediations({ host_id: 531 });
+      return x.status === 'booked' && x.calendar_event_id !== r.calendar_event_id ? x : null;
+    }, { what: 'rebooked' });
+    expect(again.start).toBe('2026-11-24T09:00:00.000+00:00');
+    expect(again.deferrals_used).toBe(0);
+    expect(eventOf(owner, again.calendar_event_id)?.description).toContain('This window can no longer be moved: the 0 deferrals allowed have been used.');
   });
 });
