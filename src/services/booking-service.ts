@@ -65,8 +65,6 @@ function batchRange(plans: Plan[]): { timeMin: string; timeMax: string } {
   return { timeMin: earliest.timeMin, timeMax: latest.timeMax };
 }
 
-
-
 export interface BookingRound {
   booked: number;
   deferred: number;
