@@ -1,12 +1,13 @@
 /**
  * MAINTENANCE_CONFIG_FILE in a real daemon process (`node --import tsx src/main.ts`): a bad file stops it with one
- * line naming the file and the path inside it (exit 1, before any connection); SIGHUP re-reads the file, and an
- * invalid file then keeps the configuration in force and logs why.
+ * line naming the file and the path inside it (exit 1, before any connection); SIGHUP re-reads the file (new
+ * bookings follow it), and an invalid file then keeps the configuration in force and logs why.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DateTime } from 'luxon';
 import { request } from 'undici';
 import { freePort } from '../support/free-port';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
@@ -25,6 +26,26 @@ function spawnDaemon(env: Record<string, string>): { child: ChildProcess; output
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
   const exit = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   return { child, output: () => out, exit };
+}
+
+/** Posts a failing host (sandbox: no token; its calendar is created on demand) and returns its window's local weekday. */
+async function bookedWeekday(port: number, hostId: number): Promise<number> {
+  const base = `http://127.0.0.1:${port}`;
+  const event = {
+    type: 'policy_failing',
+    host: { id: hostId, display_name: `Host ${hostId}`, serial_number: `SN${hostId}`, emails: [`hup${hostId}-${process.pid}@example.com`], team_id: 1 },
+    policy: { id: 7, name: 'Disk encryption' },
+    occurred_at: new Date().toISOString(),
+  };
+  const posted = await request(`${base}/v1/policy-events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+  expect(posted.statusCode).toBe(202);
+  await posted.body.dump();
+  const start = await waitFor(async () => {
+    const res = await request(`${base}/v1/remediations?host_id=${hostId}`);
+    const body = (await res.body.json()) as { remediations: Array<{ status: string; start: string | null }> };
+    return body.remediations[0]?.status === 'booked' ? body.remediations[0].start : null;
+  }, { timeoutMs: 15_000, what: `host ${hostId} booked` });
+  return DateTime.fromISO(start, { setZone: true }).weekday;
 }
 
 describe('MAINTENANCE_CONFIG_FILE in the daemon process', () => {
@@ -72,9 +93,12 @@ describe('MAINTENANCE_CONFIG_FILE in the daemon process', () => {
     };
     try {
       expect(await waitFor(rruleInForce, { timeoutMs: 30_000, what: 'the daemon to answer' })).toBe('FREQ=WEEKLY;BYDAY=TH');
+      expect(await bookedWeekday(port, 1)).toBe(4);
       writeFileSync(file, 'defaults: { window: { rrule: "FREQ=WEEKLY;BYDAY=FR" } }\n');
       run.child.kill('SIGHUP');
       await waitFor(async () => (await rruleInForce()) === 'FREQ=WEEKLY;BYDAY=FR', { what: 'the new rule in force' });
+      // New bookings follow the new rule.
+      expect(await bookedWeekday(port, 2)).toBe(5);
 
       writeFileSync(file, 'defaults: { window: { slot_minutes: "long" } }\n');
       run.child.kill('SIGHUP');
