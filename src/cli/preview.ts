@@ -3,6 +3,9 @@ import { GoogleCalendarGateway } from '../google/google-calendar-gateway';
 import { OwnerAuthProvider } from '../google/google-auth';
 import { chooseSlot, nextBookingDay } from '../domain/slot-search';
 import { resolveTimeZone } from '../domain/time-zone';
+import { loadMaintenanceConfig } from '../maintenance-config';
+import { PreviewService, PreviewUnavailableError } from '../services/preview-service';
+import type { CalendarGateway } from '../ports/calendar';
 import { CliError } from './io';
 import { liveGoogle } from './google-probe';
 
@@ -25,6 +28,8 @@ export interface Preview {
   only_time_left: boolean;
   policy_ids: number[];
   team_id: number | null;
+  /** Under maintenance policies: why the window is not simply on the first allowed day (deadline). */
+  reason?: string;
 }
 
 /**
@@ -40,6 +45,7 @@ export async function preview(config: Config, opts: PreviewOptions): Promise<Pre
     rootUrl: google.apiUrl,
     retry: { maxAttempts: 2 },
   });
+  if (config.maintenanceConfigFile) return previewUnderPolicies(config.maintenanceConfigFile, calendar, email, opts);
   const rules = config.scheduling;
   const zone = resolveTimeZone(await calendar.getTimeZone(email), rules.fallbackTimeZone);
   const day = nextBookingDay(opts.now, zone.zone, rules);
@@ -60,4 +66,28 @@ export async function preview(config: Config, opts: PreviewOptions): Promise<Pre
     policy_ids: opts.policyIds,
     team_id: opts.teamId ?? null,
   };
+}
+
+/** With MAINTENANCE_CONFIG_FILE: the same answer as the daemon's GET /v1/preview (the rules in force for the team and policies). */
+async function previewUnderPolicies(file: string, calendar: CalendarGateway, email: string, opts: PreviewOptions): Promise<Preview> {
+  const maintenance = loadMaintenanceConfig(file);
+  const service = new PreviewService({ calendar, clock: { now: () => opts.now }, settings: { maintenance: () => maintenance } });
+  try {
+    const { result, timeZoneFallback } = await service.previewWithZone({ email, teamId: opts.teamId ?? null, policyIds: opts.policyIds });
+    return {
+      email,
+      time_zone: result.time_zone,
+      time_zone_fallback: timeZoneFallback,
+      day: result.day,
+      start: result.slot.start,
+      end: result.slot.end,
+      only_time_left: result.only_time_left,
+      policy_ids: opts.policyIds,
+      team_id: opts.teamId ?? null,
+      ...(result.reason ? { reason: result.reason } : {}),
+    };
+  } catch (err) {
+    if (err instanceof PreviewUnavailableError) throw new CliError(err.message);
+    throw err;
+  }
 }

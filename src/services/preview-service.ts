@@ -34,14 +34,21 @@ export class PreviewUnavailableError extends Error {
  * event, no Redis write (not even the time-zone cache).
  */
 export class PreviewService {
-  constructor(private readonly deps: ServiceDeps) {}
+  /** Only the calendar, the clock and the rules: the CLI's `preview` uses it too, with no daemon around. */
+  constructor(private readonly deps: { calendar: ServiceDeps['calendar']; clock: ServiceDeps['clock']; settings: Pick<ServiceDeps['settings'], 'maintenance'> }) {}
 
   async preview(q: PreviewQuery): Promise<PreviewResult> {
+    return (await this.previewWithZone(q)).result;
+  }
+
+  /** The preview, and why the fallback zone was used (null: the calendar's own zone, or a fixed zone). */
+  async previewWithZone(q: PreviewQuery): Promise<{ result: PreviewResult; timeZoneFallback: string | null }> {
     const { calendar, clock, settings } = this.deps;
     const now = clock.now();
     const config = settings.maintenance?.() ?? DEFAULT_MAINTENANCE_CONFIG;
     const setting = await calendar.getTimeZone(q.email);
-    const ownerZone = resolveTimeZone(setting, config.defaults.fallback_time_zone).zone;
+    const owner = resolveTimeZone(setting, config.defaults.fallback_time_zone);
+    const ownerZone = owner.zone;
     const governing = governingRules(config, q.teamId, q.policyIds.map((id) => ({ id, firstFailure: now })), ownerZone);
     const rules = governing.rules;
     const zone = bookingZone(rules, setting).zone;
@@ -57,7 +64,7 @@ export class PreviewService {
     }
     const choice = chooseWindow({ now, zone, rules, busy: availability.busy, deadline });
     if (!choice) throw new PreviewUnavailableError(`no slot left for ${q.email}`);
-    return {
+    const result: PreviewResult = {
       time_zone: zone,
       rules,
       day: choice.day.date,
@@ -65,5 +72,7 @@ export class PreviewService {
       only_time_left: choice.onlyTimeLeft,
       reason: choice.reason,
     };
+    const fixedZone = rules.time_zone !== 'owner';
+    return { result, timeZoneFallback: !fixedZone && owner.usedFallback ? (owner.reason ?? 'missing') : null };
   }
 }

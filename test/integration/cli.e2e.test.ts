@@ -185,6 +185,33 @@ describe('maintenance-windows doctor / preview against the Calendar emulator', (
     expect(f.json.preview).toMatchObject({ time_zone: 'America/New_York', time_zone_fallback: 'missing', start: '2026-11-24T09:00:00.000-05:00' });
   });
 
+  it('preview under MAINTENANCE_CONFIG_FILE: the team’s and policy’s rules in force, as the daemon’s GET /v1/preview', async () => {
+    emulator.trustServiceAccount(key, { scopes: [...CALENDAR_SCOPES] });
+    const owner = 'theo@acme.com';
+    emulator.addUser(owner, { timeZone: 'Europe/Zurich' });
+    const file = join(mkdtempSync(join(tmpdir(), 'mw-cli-policies-')), 'maintenance.yaml');
+    writeFileSync(
+      file,
+      [
+        'teams:',
+        '  "5": { window: { rrule: "FREQ=WEEKLY;BYDAY=TH", start: "13:00", end: "15:00", slot_minutes: 60 } }',
+        'policies:',
+        '  "7": { window: { rrule: "FREQ=WEEKLY;BYDAY=FR" } }',
+      ].join('\n'),
+    );
+    try {
+      const team = await cli(['preview', '--email', owner, '--team-id', '5', '--at', '2026-11-23T12:00:00Z', '--json'], { ...env, MAINTENANCE_CONFIG_FILE: file });
+      expect(team.code).toBe(0);
+      expect(team.json.preview).toMatchObject({ time_zone: 'Europe/Zurich', day: '2026-11-26', start: '2026-11-26T13:00:00.000+01:00', end: '2026-11-26T14:00:00.000+01:00' });
+      // The policy's days beat its team's, field by field (its hours stay the team's).
+      const policy = await cli(['preview', '--email', owner, '--team-id', '5', '--policy-ids', '7', '--at', '2026-11-23T12:00:00Z', '--json'], { ...env, MAINTENANCE_CONFIG_FILE: file });
+      expect(policy.json.preview).toMatchObject({ day: '2026-11-27', start: '2026-11-27T13:00:00.000+01:00' });
+      expect(emulator.events(owner)).toHaveLength(0);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
   it('preview: refuses without --email, and without real calendars', async () => {
     const r = await cli(['preview'], env);
     expect(r).toMatchObject({ code: 1, stderr: 'maintenance-windows: preview needs --email EMAIL\n' });
