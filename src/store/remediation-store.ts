@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient as Redis } from '../lib/redis-connection';
 import type { EventDraft, LifecycleEvent } from '../domain/lifecycle-event';
@@ -6,6 +5,9 @@ import type { IndexChanges } from '../domain/remediation-lifecycle';
 import { isOpen, type Remediation, type RemediationStatus } from '../domain/remediation';
 import type { RemediationRepository } from '../services/ports';
 import { RedisLock } from './redis-lock';
+import { compareStreamIds, decodeListCursor, encodeListCursor, isAfter, matchesFeed, matchesList, newestFirst, toStoredEvent, type ListCursor } from './remediation-query';
+
+export { compareStreamIds, decodeListCursor, InvalidCursorError } from './remediation-query';
 
 export type { IndexChanges } from '../domain/remediation-lifecycle';
 
@@ -49,35 +51,6 @@ export interface FeedQuery {
   email?: string;
   /** Most entries read in one call (default: 10 × limit, at least 1000). */
   scan?: number;
-}
-
-/** Orders Redis stream ids ("ms-seq"). */
-export function compareStreamIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt);
-  const [bm, bs] = b.split('-').map(BigInt);
-  if (am !== bm) return am < bm ? -1 : 1;
-  return as === bs ? 0 : as < bs ? -1 : 1;
-}
-
-function matchesFeed(e: LifecycleEvent, q: FeedQuery): boolean {
-  return (
-    (q.type === undefined || e.type === q.type) &&
-    (q.hostId === undefined || e.host_id === q.hostId) &&
-    (q.email === undefined || e.email === q.email.toLowerCase())
-  );
-}
-
-function toStoredEvent(r: Remediation, draft: EventDraft, occurredAt: number): LifecycleEvent {
-  return {
-    id: `evt_${occurredAt.toString(36)}${randomBytes(8).toString('hex')}`,
-    type: draft.type,
-    occurred_at: new Date(occurredAt).toISOString(),
-    remediation_id: r.id,
-    host_id: r.host.id,
-    email: r.email,
-    actor: draft.actor,
-    data: draft.data,
-  };
 }
 
 /**
@@ -430,7 +403,7 @@ export class RemediationStore implements RemediationRepository {
       page = page.sort(newestFirst).slice(0, limit + 1);
       if (page.length <= limit && lastScanned) {
         // Scanned as far as allowed without filling the page: continue from the last entry read.
-        return { remediations: page, next: Buffer.from(`${lastScanned.createdMs}|${lastScanned.id}`).toString('base64url') };
+        return { remediations: page, next: encodeListCursor(lastScanned) };
       }
     }
     const more = page.length > limit;
@@ -454,54 +427,3 @@ export interface ListFilter {
   cursor?: string;
 }
 
-function matchesList(r: Remediation, f: ListFilter): boolean {
-  if (f.hostId !== undefined && r.host.id !== f.hostId) return false;
-  if (f.email !== undefined && r.email !== f.email.toLowerCase()) return false;
-  if (f.status !== undefined && r.status !== f.status) return false;
-  if (f.teamId !== undefined && r.host.teamId !== f.teamId) return false;
-  if (f.policyId !== undefined && !r.policies.some((p) => p.id === f.policyId)) return false;
-  if (f.from !== undefined || f.to !== undefined) {
-    if (!r.start) return false;
-    const start = Date.parse(r.start);
-    if (f.from !== undefined && start < f.from) return false;
-    if (f.to !== undefined && start >= f.to) return false;
-  }
-  return true;
-}
-
-/** Newest first: creation time, then id (byte order), both descending. */
-function newestFirst(a: Remediation, b: Remediation): number {
-  const byTime = Date.parse(b.createdAt) - Date.parse(a.createdAt);
-  if (byTime !== 0) return byTime;
-  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
-}
-
-interface ListCursor {
-  createdMs: number;
-  id: string;
-}
-
-function isAfter(r: Remediation, c: ListCursor): boolean {
-  const t = Date.parse(r.createdAt);
-  return t < c.createdMs || (t === c.createdMs && r.id < c.id);
-}
-
-function encodeListCursor(r: Remediation): string {
-  return Buffer.from(`${Date.parse(r.createdAt)}|${r.id}`).toString('base64url');
-}
-
-/** Throws InvalidCursorError on anything that is not one of our cursors. */
-export function decodeListCursor(cursor: string): ListCursor {
-  const [ms, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdMs = Number(ms);
-  if (!Number.isSafeInteger(createdMs) || !id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new InvalidCursorError();
-  return { createdMs, id };
-}
-
-export class InvalidCursorError extends Error {
-  readonly code = 'INVALID_CURSOR';
-  constructor() {
-    super('is not a cursor this API returned');
-    this.name = 'InvalidCursorError';
-  }
-}

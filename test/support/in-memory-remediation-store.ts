@@ -1,11 +1,19 @@
-import { compareStreamIds as compareCursorIds } from '../../src/store/remediation-store';
-import { randomBytes } from 'node:crypto';
-import type { EventDraft, LifecycleEvent } from '../../src/domain/lifecycle-event';
+import type { LifecycleEvent } from '../../src/domain/lifecycle-event';
 import type { IndexChanges } from '../../src/domain/remediation-lifecycle';
 import { OPEN_STATUSES, type Remediation, type RemediationStatus } from '../../src/domain/remediation';
 import { systemClock, type Clock } from '../../src/lib/clock';
 import type { FeedQuery, ListFilter, RemediationRepository, StateWrite } from '../../src/services/ports';
-import { decodeListCursor, DEFAULT_FEED_MAX_LENGTH } from '../../src/store/remediation-store';
+import { DEFAULT_FEED_MAX_LENGTH } from '../../src/store/remediation-store';
+import {
+  compareStreamIds as compareCursorIds,
+  decodeListCursor,
+  encodeListCursor,
+  isAfter,
+  matchesFeed,
+  matchesList,
+  newestFirst,
+  toStoredEvent,
+} from '../../src/store/remediation-query';
 import { LockTimeoutError } from '../../src/store/redis-lock';
 
 /** Something that happened to the fakes, in order: lets a test say "the withdrawal was asked before the commit". */
@@ -449,19 +457,6 @@ function addTo<K>(map: Map<K, Set<string>>, key: K, id: string): void {
   map.set(key, set);
 }
 
-function toStoredEvent(r: Remediation, draft: EventDraft, occurredAt: number): LifecycleEvent {
-  return {
-    id: `evt_${occurredAt.toString(36)}${randomBytes(8).toString('hex')}`,
-    type: draft.type,
-    occurred_at: new Date(occurredAt).toISOString(),
-    remediation_id: r.id,
-    host_id: r.host.id,
-    email: r.email,
-    actor: draft.actor,
-    data: draft.data,
-  };
-}
-
 function parseStreamId(id: string): { ms: number; seq: number } {
   const m = /^(\d+)-(\d+)$/.exec(id);
   if (!m) throw new Error(`ERR Invalid stream ID specified as stream command argument: ${id}`);
@@ -470,43 +465,4 @@ function parseStreamId(id: string): { ms: number; seq: number } {
 
 function compareStreamIds(a: { ms: number; seq: number }, b: { ms: number; seq: number }): number {
   return a.ms - b.ms || a.seq - b.seq;
-}
-
-function matchesFeed(e: LifecycleEvent, q: FeedQuery): boolean {
-  return (
-    (q.type === undefined || e.type === q.type) &&
-    (q.hostId === undefined || e.host_id === q.hostId) &&
-    (q.email === undefined || e.email === q.email.toLowerCase())
-  );
-}
-
-function matchesList(r: Remediation, f: ListFilter): boolean {
-  if (f.hostId !== undefined && r.host.id !== f.hostId) return false;
-  if (f.email !== undefined && r.email !== f.email.toLowerCase()) return false;
-  if (f.status !== undefined && r.status !== f.status) return false;
-  if (f.teamId !== undefined && r.host.teamId !== f.teamId) return false;
-  if (f.policyId !== undefined && !r.policies.some((p) => p.id === f.policyId)) return false;
-  if (f.from !== undefined || f.to !== undefined) {
-    if (!r.start) return false;
-    const start = Date.parse(r.start);
-    if (f.from !== undefined && start < f.from) return false;
-    if (f.to !== undefined && start >= f.to) return false;
-  }
-  return true;
-}
-
-function newestFirst(a: Remediation, b: Remediation): number {
-  const byTime = Date.parse(b.createdAt) - Date.parse(a.createdAt);
-  if (byTime !== 0) return byTime;
-  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
-}
-
-function isAfter(r: Remediation, c: { createdMs: number; id: string }): boolean {
-  const t = Date.parse(r.createdAt);
-  return t < c.createdMs || (t === c.createdMs && r.id < c.id);
-}
-
-/** The Redis store's list cursor format (decoded by its decodeListCursor). */
-function encodeListCursor(r: Remediation): string {
-  return Buffer.from(`${Date.parse(r.createdAt)}|${r.id}`).toString('base64url');
 }

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import type { EventDraft, LifecycleEvent } from '../domain/lifecycle-event';
+import type { Remediation } from '../domain/remediation';
+import type { FeedQuery, ListFilter } from './remediation-store';
+
+/**
+ * The pure half of reading remediations and events: filters, order, cursors and the stored event's shape. The
+ * Redis store uses it, and so does the in-memory store of the service tests, so both answer alike.
+ */
+
+/** Orders Redis stream ids ("ms-seq"). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt);
+  const [bm, bs] = b.split('-').map(BigInt);
+  if (am !== bm) return am < bm ? -1 : 1;
+  return as === bs ? 0 : as < bs ? -1 : 1;
+}
+
+export function matchesFeed(e: LifecycleEvent, q: FeedQuery): boolean {
+  return (
+    (q.type === undefined || e.type === q.type) &&
+    (q.hostId === undefined || e.host_id === q.hostId) &&
+    (q.email === undefined || e.email === q.email.toLowerCase())
+  );
+}
+
+/** An event as stored: its id and time given, its remediation's identity copied in. */
+export function toStoredEvent(r: Remediation, draft: EventDraft, occurredAt: number): LifecycleEvent {
+  return {
+    id: `evt_${occurredAt.toString(36)}${randomBytes(8).toString('hex')}`,
+    type: draft.type,
+    occurred_at: new Date(occurredAt).toISOString(),
+    remediation_id: r.id,
+    host_id: r.host.id,
+    email: r.email,
+    actor: draft.actor,
+    data: draft.data,
+  };
+}
+
+export function matchesList(r: Remediation, f: ListFilter): boolean {
+  if (f.hostId !== undefined && r.host.id !== f.hostId) return false;
+  if (f.email !== undefined && r.email !== f.email.toLowerCase()) return false;
+  if (f.status !== undefined && r.status !== f.status) return false;
+  if (f.teamId !== undefined && r.host.teamId !== f.teamId) return false;
+  if (f.policyId !== undefined && !r.policies.some((p) => p.id === f.policyId)) return false;
+  if (f.from !== undefined || f.to !== undefined) {
+    if (!r.start) return false;
+    const start = Date.parse(r.start);
+    if (f.from !== undefined && start < f.from) return false;
+    if (f.to !== undefined && start >= f.to) return false;
+  }
+  return true;
+}
+
+/** Newest first: creation time, then id (byte order), both descending. */
+export function newestFirst(a: Remediation, b: Remediation): number {
+  const byTime = Date.parse(b.createdAt) - Date.parse(a.createdAt);
+  if (byTime !== 0) return byTime;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+export interface ListCursor {
+  createdMs: number;
+  id: string;
+}
+
+export function isAfter(r: Remediation, c: ListCursor): boolean {
+  const t = Date.parse(r.createdAt);
+  return t < c.createdMs || (t === c.createdMs && r.id < c.id);
+}
+
+/** The cursor that continues after `r` (or after a raw index entry: its creation time and id). */
+export function encodeListCursor(at: Remediation | ListCursor): string {
+  const c = 'createdMs' in at ? at : { createdMs: Date.parse(at.createdAt), id: at.id };
+  return Buffer.from(`${c.createdMs}|${c.id}`).toString('base64url');
+}
+
+/** Throws InvalidCursorError on anything that is not one of our cursors. */
+export function decodeListCursor(cursor: string): ListCursor {
+  const [ms, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdMs = Number(ms);
+  if (!Number.isSafeInteger(createdMs) || !id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new InvalidCursorError();
+  return { createdMs, id };
+}
+
+export class InvalidCursorError extends Error {
+  readonly code = 'INVALID_CURSOR';
+  constructor() {
+    super('is not a cursor this API returned');
+    this.name = 'InvalidCursorError';
+  }
+}
