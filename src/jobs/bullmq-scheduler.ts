@@ -77,19 +77,9 @@ export class BullmqScheduler implements JobScheduler {
   }
 
   async requestBooking(): Promise<void> {
-    await this.bookings.add(
-      'book-pending',
-      {},
-      {
-        delay: BOOKING_COALESCE_MS + 50,
-        deduplication: { id: 'book-pending', ttl: BOOKING_COALESCE_MS },
-        removeOnComplete: true,
-        removeOnFail: { count: 100 },
-        attempts: 3,
-        backoff: { type: 'exponential', delay: 1000 },
-      },
-    );
+    await coalesced(this.bookings, 'book-pending', {}, { id: 'book-pending', windowMs: BOOKING_COALESCE_MS, attempts: 3, keepFailed: 100 });
   }
+
 
   /** A safety net: pending bookings (deferred retries, expired leases of crashed daemons) are swept every 10 s. */
   async startBookingSweep(everyMs = 10_000): Promise<void> {
@@ -147,49 +137,19 @@ export class BullmqScheduler implements JobScheduler {
 
   /** One sync per owner for a burst of notifications: requests within the window share one job. */
   async requestSync(owner: string): Promise<void> {
-    await this.calendarSync.add(
-      'sync',
-      { owner },
-      {
-        delay: SYNC_COALESCE_MS + 50,
-        deduplication: { id: `sync-${hashId(owner)}`, ttl: SYNC_COALESCE_MS },
-        removeOnComplete: true,
-        removeOnFail: { count: 1000 },
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 1000 },
-      },
-    );
+    await coalesced(this.calendarSync, 'sync', { owner }, { id: `sync-${hashId(owner)}`, windowMs: SYNC_COALESCE_MS, attempts: 5, keepFailed: 1000 });
   }
+
 
   async requestChannelMaintenance(): Promise<void> {
-    await this.calendarWatch.add(
-      'maintain-channels',
-      {},
-      {
-        delay: 100,
-        deduplication: { id: 'maintain-channels', ttl: 50 },
-        removeOnComplete: true,
-        removeOnFail: { count: 100 },
-        attempts: 3,
-        backoff: { type: 'exponential', delay: 1000 },
-      },
-    );
+    await coalesced(this.calendarWatch, 'maintain-channels', {}, { id: 'maintain-channels', windowMs: 50, attempts: 3, keepFailed: 100 });
   }
 
+
   async requestLifecycleDispatch(): Promise<void> {
-    await this.lifecycle.add(
-      'dispatch',
-      {},
-      {
-        delay: 100,
-        deduplication: { id: 'lifecycle-dispatch', ttl: 80 },
-        removeOnComplete: true,
-        removeOnFail: { count: 100 },
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 1000 },
-      },
-    );
+    await coalesced(this.lifecycle, 'dispatch', {}, { id: 'lifecycle-dispatch', windowMs: 80, delayMs: 100, attempts: 5, keepFailed: 100 });
   }
+
 
   async scheduleUpcoming(r: Remediation, minutesBefore: number): Promise<void> {
     if (!r.start || minutesBefore <= 0) return;
@@ -262,6 +222,26 @@ export class BullmqScheduler implements JobScheduler {
   async close(): Promise<void> {
     await Promise.all(this.allQueues.map((q) => q.close()));
   }
+}
+
+/**
+ * A job that requests within `windowMs` of each other share (BullMQ deduplication): it runs a little after the
+ * window, so a burst of requests becomes one run. Completed runs are dropped; the last `keepFailed` failed ones kept.
+ */
+async function coalesced(
+  queue: Queue,
+  name: string,
+  data: object,
+  o: { id: string; windowMs: number; attempts: number; keepFailed: number; delayMs?: number },
+): Promise<void> {
+  await queue.add(name, data, {
+    delay: o.delayMs ?? o.windowMs + 50,
+    deduplication: { id: o.id, ttl: o.windowMs },
+    removeOnComplete: true,
+    removeOnFail: { count: o.keepFailed },
+    attempts: o.attempts,
+    backoff: { type: 'exponential', delay: 1000 },
+  });
 }
 
 /** One fire job per remediation, booking and start: a moved window gets a new one, a repeated add is nothing. */
