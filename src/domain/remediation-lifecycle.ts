@@ -125,8 +125,6 @@ export type Happening =
 
 export interface LifecycleContext {
   now: number;
-  /** The host's open-remediation pointer names this remediation (a close then clears it). Default true. */
-  holdsHostPointer?: boolean;
 }
 
 /** A change to apply: the new remediation, what happened, and the index changes. */
@@ -298,7 +296,7 @@ function resolveOnPassing(r: Remediation, h: Extract<Happening, { type: 'policy_
   const at = iso(ctx.now);
   const next = { ...r, status: 'resolved' as const, reason: undefined, resolvedAt: at, updatedAt: at };
   const event = statusEvent('remediation.resolved', h.actor, r.status, 'resolved', { policy_id: h.policyId, ...windowRef(r) });
-  return transition(r, next, [event], closeIndex(r, ctx));
+  return transition(r, next, [event], closeIndex(r));
 }
 
 /** Hand-over: the owner's active remediation has left; their next waiting host (lowest id) is booked now. */
@@ -486,7 +484,7 @@ function recordDelivery(
   const reason = succeeded ? undefined : `resolution webhook not delivered: ${delivery.lastError ?? 'unknown error'}`;
   const next = { ...r, status, reason, delivery, updatedAt: at };
   const event = statusEvent(succeeded ? 'delivery.succeeded' : 'delivery.failed', 'system', 'firing', status, data);
-  return transition(r, next, [event], closeIndex(r, ctx));
+  return transition(r, next, [event], closeIndex(r));
 }
 
 /** A redelivery: fired / delivery_failed → firing with a new delivery of the same body. */
@@ -504,7 +502,7 @@ function cancel(r: Remediation, h: Extract<Happening, { type: 'cancelled' }>, ct
   const at = iso(ctx.now);
   const next = { ...r, status: 'cancelled' as const, reason: h.reason, cancelledAt: at, updatedAt: at };
   const event = statusEvent('remediation.cancelled', h.actor, r.status, 'cancelled', { reason: h.reason, ...windowRef(r) });
-  return transition(r, next, [event], closeIndex(r, ctx));
+  return transition(r, next, [event], closeIndex(r));
 }
 
 // ─── Fleet as the source of truth ─────────────────────────────────────────────────────────────────────────────
@@ -587,10 +585,12 @@ function followUpFiredWindow(r: Remediation, h: Extract<Happening, { type: 'flee
 
 // ─── helpers ──────────────────────────────────────────────────────────────────────────────────────────────────
 
-/** Off every queue and pointer: a remediation that ends. */
-function closeIndex(r: Remediation, ctx: LifecycleContext): IndexChanges {
-  const index: IndexChanges = { pending: false, waiting: false };
-  if (ctx.holdsHostPointer !== false) index.openForHost = false;
+/**
+ * Off every queue and pointer: a remediation that ends. (Whether the host's and owner's pointers still name it is
+ * the store's to know: the transition runner keeps a pointer that names another remediation.)
+ */
+function closeIndex(r: Remediation): IndexChanges {
+  const index: IndexChanges = { pending: false, waiting: false, openForHost: false };
   if (HOLDS_OWNER.has(r.status)) index.activeForOwner = false;
   return index;
 }

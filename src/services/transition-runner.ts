@@ -67,8 +67,7 @@ export class TransitionRunner {
     const h = typeof happening === 'function' ? (current ? happening(current) : null) : happening;
     if (!h) return { kind: 'skipped', current };
     const now = clock.now();
-    const holdsHostPointer = current ? (await store.openIdForHost(current.host.id)) === current.id : true;
-    const decision = decide(current, h, { now, holdsHostPointer });
+    const decision = decide(current, h, { now });
     if (!decision.ok) {
       if (!current) return { kind: 'skipped', current: null };
       return { kind: 'refused', current, status: decision.status, reason: decision.reason };
@@ -84,6 +83,10 @@ export class TransitionRunner {
         owner: current?.email ?? undefined,
       },
     ];
+    // Pointers are cleared only where they still name this remediation (a firing one's host may have a newer one).
+    if (decision.index.openForHost === false && (await store.openIdForHost(decision.remediation.host.id)) !== decision.remediation.id) {
+      delete writes[0].index!.openForHost;
+    }
     let handedOver: Remediation | null = null;
     const ownerOf = decision.remediation.email ?? current?.email ?? null;
     if (ownerOf && decision.index.activeForOwner === false) {
