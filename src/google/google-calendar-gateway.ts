@@ -1,24 +1,21 @@
 import { createHash } from 'node:crypto';
 import { calendar, type calendar_v3, type MethodOptions } from '@googleapis/calendar';
-import type { JWT } from 'google-auth-library';
 import type { Logger } from 'pino';
 import {
-  CalendarApiError,
   OwnerUnavailableError,
-  SyncTokenExpiredError,
   type CalendarEvent,
-  type CalendarGateway,
+  type CalendarPort,
   type CallLimits,
-  type EventChanges,
   type EventPatch,
-  type NewCalendarEvent,
+  type NewWindowEvent,
   type OwnerAvailability,
   type TimeInterval,
-  type WatchChannel,
-  type WatchRequest,
 } from '../ports/calendar';
 import type { OwnerAuthProvider } from './google-auth';
+import { hasApiStatus, type GoogleRequest } from './google-call';
+import { GoogleChangeFeed } from './google-change-feed';
 import { describeGoogleError, toPortError } from './google-errors';
+import { insertBody, patchBody, toCalendarEvent } from './google-event-mapping';
 import { RetryPolicy, type RetryOptions } from './google-retry';
 
 export interface GoogleCalendarGatewayOptions {
@@ -55,14 +52,6 @@ export const FREEBUSY_MAX_OWNERS = 50;
 const PAGE_SIZE = 2500;
 const PRIMARY = 'primary';
 
-/** Parameters every request carries: the owner's credentials and the owner as quota user. */
-interface OwnerParams {
-  auth: JWT;
-  quotaUser: string;
-}
-
-type Request<T> = (params: OwnerParams, options: MethodOptions) => Promise<{ data: T }>;
-
 /**
  * `quotaUser` must be <= 40 characters. Longer owners get a deterministic prefix + hash, so each owner keeps its
  * own per-user quota bucket instead of sharing the service account's.
@@ -72,8 +61,16 @@ export function quotaUserFor(owner: string): string {
   return `${owner.slice(0, 27)}~${createHash('sha256').update(owner).digest('hex').slice(0, 12)}`;
 }
 
-/** The Google Calendar implementation of the calendar port: a thin translation, no domain decisions. */
-export class GoogleCalendarGateway implements CalendarGateway {
+/**
+ * The Google Calendar implementation of the calendar port: a thin translation, no domain decisions. Google's
+ * mechanics stay here: the idempotency key is the client-chosen event id (a 409 adopts the existing event), our
+ * marker is a private extended property, the change feed is events.list with sync tokens and push channels
+ * (google-change-feed.ts).
+ */
+export class GoogleCalendarGateway implements CalendarPort {
+  readonly provider = 'google' as const;
+  readonly maxOwnersPerFreeBusy = FREEBUSY_MAX_OWNERS;
+  readonly changeFeed: GoogleChangeFeed;
   private readonly api: calendar_v3.Calendar;
   private readonly retry: RetryPolicy;
   /** For calls that must answer fast or not at all (see CallLimits). */
@@ -97,9 +94,11 @@ export class GoogleCalendarGateway implements CalendarGateway {
     this.auth = options.auth;
     this.logger = options.logger;
     this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.changeFeed = new GoogleChangeFeed(this.api, (owner, operation, request, limits) => this.call(owner, operation, request, limits));
   }
 
-  async getTimeZone(owner: string): Promise<string | null> {
+  /** settings.get timezone: already an IANA name. */
+  async timeZone(owner: string): Promise<string | null> {
     try {
       const setting = await this.call(owner, 'settings.get', (p, o) => this.api.settings.get({ ...p, setting: 'timezone' }, o));
       return setting.value ?? null;
@@ -125,16 +124,9 @@ export class GoogleCalendarGateway implements CalendarGateway {
     return result;
   }
 
-  async insertEvent(owner: string, event: NewCalendarEvent): Promise<CalendarEvent> {
-    const requestBody: calendar_v3.Schema$Event = {
-      id: event.id,
-      start: { dateTime: event.start, timeZone: event.timeZone },
-      end: { dateTime: event.end, timeZone: event.timeZone },
-      summary: event.summary,
-      description: event.description,
-      extendedProperties: { private: event.privateProperties },
-      reminders: { useDefault: true },
-    };
+  /** events.insert with the key as the client-chosen id; a 409 (an earlier attempt got through) adopts that event. */
+  async createEvent(owner: string, event: NewWindowEvent): Promise<CalendarEvent> {
+    const requestBody = insertBody(event);
     try {
       const created = await this.call(owner, 'events.insert', (p, o) =>
         this.api.events.insert({ ...p, calendarId: PRIMARY, sendUpdates: 'none', requestBody }, o),
@@ -143,7 +135,7 @@ export class GoogleCalendarGateway implements CalendarGateway {
     } catch (err) {
       if (!hasApiStatus(err, 409)) throw err;
       // The id exists already (typically our own earlier attempt got through): inserting is idempotent.
-      const existing = await this.getEvent(owner, event.id);
+      const existing = await this.getEvent(owner, event.key);
       if (!existing) throw err;
       return existing;
     }
@@ -160,14 +152,8 @@ export class GoogleCalendarGateway implements CalendarGateway {
     }
   }
 
-  async patchEvent(owner: string, eventId: string, patch: EventPatch, limits?: CallLimits): Promise<CalendarEvent> {
-    const requestBody: calendar_v3.Schema$Event = {};
-    if (patch.start !== undefined) requestBody.start = { dateTime: patch.start, timeZone: patch.timeZone };
-    if (patch.end !== undefined) requestBody.end = { dateTime: patch.end, timeZone: patch.timeZone };
-    if (patch.summary !== undefined) requestBody.summary = patch.summary;
-    if (patch.description !== undefined) requestBody.description = patch.description;
-    // Google merges the keys of extendedProperties.private on patch.
-    if (patch.privateProperties !== undefined) requestBody.extendedProperties = { private: patch.privateProperties };
+  async updateEvent(owner: string, eventId: string, patch: EventPatch, limits?: CallLimits): Promise<CalendarEvent> {
+    const requestBody = patchBody(patch);
     const patched = await this.call(owner, 'events.patch', (p, o) =>
       this.api.events.patch({ ...p, calendarId: PRIMARY, eventId, sendUpdates: 'none', requestBody }, o),
       limits,
@@ -181,34 +167,6 @@ export class GoogleCalendarGateway implements CalendarGateway {
     } catch (err) {
       if (!hasApiStatus(err, 404, 410)) throw err;
     }
-  }
-
-  async listChanges(owner: string, syncToken: string | null, keep: (e: CalendarEvent) => boolean = () => true): Promise<EventChanges> {
-    // A full sync whose nextSyncToken is reused must be a plain list: no time range, query or property filter.
-    const mode: calendar_v3.Params$Resource$Events$List = syncToken ? { syncToken } : { showDeleted: false };
-    const events: CalendarEvent[] = [];
-    let listed = 0;
-    let pageToken: string | undefined;
-    let nextSyncToken: string | undefined;
-    try {
-      do {
-        const page = await this.call(owner, 'events.list', (p, o) =>
-          this.api.events.list({ ...p, ...mode, calendarId: PRIMARY, maxResults: PAGE_SIZE, pageToken }, o),
-        );
-        for (const item of page.items ?? []) {
-          listed += 1;
-          const event = toCalendarEvent(item);
-          if (keep(event)) events.push(event);
-        }
-        pageToken = page.nextPageToken ?? undefined;
-        nextSyncToken = page.nextSyncToken ?? undefined;
-      } while (pageToken);
-    } catch (err) {
-      if (syncToken && hasApiStatus(err, 410)) throw new SyncTokenExpiredError(owner);
-      throw err;
-    }
-    if (!nextSyncToken) throw new CalendarApiError(`events.list for ${owner} ended without a nextSyncToken`);
-    return { events, listed, nextSyncToken };
   }
 
   async outOfOffice(owner: string, timeMin: string, timeMax: string): Promise<TimeInterval[]> {
@@ -228,43 +186,6 @@ export class GoogleCalendarGateway implements CalendarGateway {
     return intervals;
   }
 
-  async watchEvents(owner: string, request: WatchRequest): Promise<WatchChannel> {
-    const channel = await this.call(owner, 'events.watch', (p, o) =>
-      this.api.events.watch(
-        {
-          ...p,
-          calendarId: PRIMARY,
-          requestBody: {
-            id: request.channelId,
-            type: 'web_hook',
-            address: request.address,
-            token: request.token,
-            params: { ttl: String(request.ttlSeconds) },
-          },
-        },
-        o,
-      ),
-    );
-    if (!channel.resourceId || !channel.expiration) {
-      throw new CalendarApiError(`events.watch for ${owner} answered without resourceId or expiration`);
-    }
-    return { channelId: channel.id ?? request.channelId, resourceId: channel.resourceId, expiration: Number(channel.expiration) };
-  }
-
-  async stopChannel(owner: string, channel: { channelId: string; resourceId: string }): Promise<void> {
-    try {
-      await this.call(owner, 'channels.stop', (p, o) =>
-        this.api.channels.stop({ ...p, requestBody: { id: channel.channelId, resourceId: channel.resourceId } }, o),
-      );
-    } catch (err) {
-      if (!hasApiStatus(err, 404)) throw err;
-    }
-  }
-
-  /**
-   * One Google call as `owner`, under the retry policy (gaxios' retry off); failures leave as port errors.
-   * A 401 drops the owner's cached token once so the next attempt authenticates afresh.
-   */
   /**
    * Readiness: does Google answer? Yes when a call succeeded within GOOGLE_FRESH_MS; otherwise one cheap probe
    * (a token for the service account itself, then `settings.get timezone` as it: no owner, no delegation, one
@@ -303,7 +224,11 @@ export class GoogleCalendarGateway implements CalendarGateway {
     }
   }
 
-  private async call<T>(owner: string, operation: string, request: Request<T>, limits?: CallLimits): Promise<T> {
+  /**
+   * One Google call as `owner`, under the retry policy (gaxios' retry off); failures leave as port errors.
+   * A 401 drops the owner's cached token once so the next attempt authenticates afresh.
+   */
+  private async call<T>(owner: string, operation: string, request: GoogleRequest<T>, limits?: CallLimits): Promise<T> {
     const options: MethodOptions = { retry: false, timeout: limits?.timeoutMs ?? this.timeoutMs };
     const policy = limits?.timeoutMs !== undefined ? this.once : this.retry;
     try {
@@ -335,10 +260,6 @@ export class GoogleCalendarGateway implements CalendarGateway {
   }
 }
 
-function hasApiStatus(err: unknown, ...statuses: number[]): boolean {
-  return err instanceof CalendarApiError && err.status !== undefined && statuses.includes(err.status);
-}
-
 /** What is safe to log about a failure: never the request (it carries the bearer token). */
 function errorSummary(err: unknown): { status?: number; reason?: string; message: string } {
   const { status, reason, message } = describeGoogleError(err);
@@ -361,31 +282,4 @@ function availabilityOf(calendar: calendar_v3.Schema$FreeBusyCalendar | undefine
     return { kind: 'unknown', reason: calendar.errors.map((e) => e.reason ?? 'unknown error').join(', ') };
   }
   return { kind: 'known', busy: (calendar.busy ?? []).map((b) => ({ start: b.start ?? '', end: b.end ?? '' })) };
-}
-
-const EVENT_STATUSES: ReadonlyArray<CalendarEvent['status']> = ['confirmed', 'tentative', 'cancelled'];
-
-function toCalendarEvent(event: calendar_v3.Schema$Event): CalendarEvent {
-  const status = EVENT_STATUSES.find((s) => s === event.status) ?? 'confirmed';
-  return withoutEmpty({
-    id: event.id ?? '',
-    status,
-    start: toEventTime(event.start),
-    end: toEventTime(event.end),
-    summary: event.summary,
-    description: event.description,
-    etag: event.etag,
-    updated: event.updated,
-    privateProperties: event.extendedProperties?.private,
-  });
-}
-
-function toEventTime(time: calendar_v3.Schema$EventDateTime | undefined): CalendarEvent['start'] {
-  return withoutEmpty({ dateTime: time?.dateTime, date: time?.date, timeZone: time?.timeZone });
-}
-
-/** Drops null/undefined fields (googleapis types use `T | null | undefined`; the port uses optional fields). */
-type NonNullFields<T> = { [K in keyof T]: Exclude<T[K], null> };
-function withoutEmpty<T extends object>(value: T): NonNullFields<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as NonNullFields<T>;
 }
