@@ -5,7 +5,7 @@ import { chooseSlot, nextBookingDay } from '../domain/slot-search';
 import { resolveTimeZone } from '../domain/time-zone';
 import { loadMaintenanceConfig } from '../maintenance-config';
 import { PreviewService, PreviewUnavailableError } from '../services/preview-service';
-import type { CalendarGateway } from '../ports/calendar';
+import type { CalendarPort } from '../ports/calendar';
 import { CliError } from './io';
 import { liveGoogle } from './google-probe';
 
@@ -47,7 +47,7 @@ export async function preview(config: Config, opts: PreviewOptions): Promise<Pre
   });
   if (config.maintenanceConfigFile) return previewUnderPolicies(config.maintenanceConfigFile, calendar, email, opts);
   const rules = config.scheduling;
-  const zone = resolveTimeZone(await calendar.getTimeZone(email), rules.fallbackTimeZone);
+  const zone = resolveTimeZone(await calendar.timeZone(email), rules.fallbackTimeZone);
   const day = nextBookingDay(opts.now, zone.zone, rules);
   const availability = (await calendar.freeBusy([email], day.windowStart, day.windowEnd)).get(email);
   if (!availability || availability.kind === 'unknown') {
@@ -69,7 +69,7 @@ export async function preview(config: Config, opts: PreviewOptions): Promise<Pre
 }
 
 /** With MAINTENANCE_CONFIG_FILE: the same answer as the daemon's GET /v1/preview (the rules in force for the team and policies). */
-async function previewUnderPolicies(file: string, calendar: CalendarGateway, email: string, opts: PreviewOptions): Promise<Preview> {
+async function previewUnderPolicies(file: string, calendar: CalendarPort, email: string, opts: PreviewOptions): Promise<Preview> {
   const maintenance = loadMaintenanceConfig(file);
   const service = new PreviewService({ calendar, clock: { now: () => opts.now }, settings: { maintenance: () => maintenance } });
   try {

@@ -1,13 +1,10 @@
+import type { EventTiming } from '../ports/calendar';
 import type { SchedulingRules } from './scheduling-rules';
 import { bookingDayOn, candidateSlots, instantOf, type BookingDay } from './slot-search';
 import { addDays, isoWeekdayOf, localDateOf } from './time-zone';
 
-/** Our event as read back from the owner's calendar; null when it is not found. */
-export type ObservedEvent = {
-  status: 'confirmed' | 'tentative' | 'cancelled';
-  start: { dateTime?: string; date?: string };
-  end: { dateTime?: string; date?: string };
-} | null;
+/** Our event as read back from the owner's calendar (whatever the provider); null when it is not found. */
+export type ObservedEvent = { cancelled: boolean; timing: EventTiming } | null;
 
 export type EventVerdict =
   /** Same start and end instants (text edits, our own writes echoing back). */
@@ -27,14 +24,14 @@ function rebook(reason: 'deleted' | 'moved_to_past' | 'all_day'): EventVerdict {
  * cancelled or not found → rebook (deleted); all-day → rebook (all_day); same start and end → unchanged;
  * start moved to now or earlier → rebook (moved_to_past); otherwise → moved (start or end changed, start > now).
  * A window already under way whose start did not change stays unchanged even if its end was dragged.
- * An event without readable times (neither date nor dateTime) is left unchanged: we keep firing as booked.
+ * An event without readable times (`unreadable`) is left unchanged: we keep firing as booked.
  */
 export function classifyEventChange(booked: { start: string; end: string }, observed: ObservedEvent, now: number): EventVerdict {
-  if (observed === null || observed.status === 'cancelled') return rebook('deleted');
-  const { dateTime: start } = observed.start;
-  const { dateTime: end } = observed.end;
-  if (!start && observed.start.date) return rebook('all_day');
-  if (!start || !end) return UNCHANGED;
+  if (observed === null || observed.cancelled) return rebook('deleted');
+  const { timing } = observed;
+  if (timing.kind === 'all_day') return rebook('all_day');
+  if (timing.kind === 'unreadable') return UNCHANGED;
+  const { start, end } = timing;
   const startChanged = instantOf(start) !== instantOf(booked.start);
   if (!startChanged && instantOf(end) === instantOf(booked.end)) return UNCHANGED;
   if (instantOf(start) <= now) return startChanged ? rebook('moved_to_past') : UNCHANGED;

@@ -90,7 +90,7 @@ export class AdminService {
           const r = t.remediation;
           if (r.email && r.calendarEventId && r.start && r.end) {
             // One bounded attempt: the owner's lock (30 s) is held while it runs.
-            await calendar.patchEvent(r.email, r.calendarEventId, { start: r.start, end: r.end, timeZone: r.timeZone }, { timeoutMs: PATCH_UNDER_LOCK_MS });
+            await calendar.updateEvent(r.email, r.calendarEventId, { start: r.start, end: r.end, timeZone: r.timeZone }, { timeoutMs: PATCH_UNDER_LOCK_MS });
           }
           await scheduler.scheduleFire(r);
           await scheduler.scheduleUpcoming(r, settings.notifyBeforeMinutes);

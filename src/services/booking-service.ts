@@ -3,7 +3,7 @@ import { bookingZone, governingRules } from '../domain/maintenance-resolution';
 import type { MaintenanceConfig, MaintenanceRules } from '../domain/maintenance-rules';
 import { chooseRebookWindow, chooseWindow, deadlineOf, firstAllowedDay, rebookDayFor, windowQueryRange, type WindowChoice } from '../domain/policy-slot-search';
 import { policyEventText } from './policy-event-text';
-import { eventIdFor, OWNED_BY_PROPERTY } from '../domain/event-id';
+import { eventIdFor } from '../domain/event-id';
 import { isoInZone, resolveTimeZone } from '../domain/time-zone';
 import { chooseSlot, instantOf, nextBookingDay, queryRange, type BookingDay, type SlotChoice } from '../domain/slot-search';
 import { rebookDay } from '../domain/reschedule-rules';
@@ -12,8 +12,6 @@ import { OwnerUnavailableError, type CalendarEvent, type OwnerAvailability, type
 import type { ServiceDeps } from './ports';
 import type { TransitionRunner } from './transition-runner';
 
-/** Google's limit of calendars per freeBusy request. */
-export const FREEBUSY_BATCH = 50;
 /** Time zones are re-read daily; an unreadable one is retried after an hour. */
 const TZ_TTL_SECONDS = 24 * 3600;
 const TZ_FALLBACK_TTL_SECONDS = 3600;
@@ -73,9 +71,10 @@ export interface BookingRound {
 }
 
 /**
- * Books pending remediations: for up to 50 owners at once, reads their time zones (cached), asks freeBusy in one
- * request, picks each owner's first free slot and inserts the event under an id derived from the remediation
- * (a retried insert answers 409 and we adopt the existing event: never two events for one booking).
+ * Books pending remediations: for as many owners at once as one freeBusy request takes (the provider's
+ * maxOwnersPerFreeBusy: Google 50), reads their time zones (cached), asks freeBusy in one request, picks each owner's
+ * first free slot and creates the event under a key derived from the remediation (a retried create answers the
+ * existing event: never two events for one booking).
  */
 export class BookingService {
   private readonly attempts = new Map<string, number>();
@@ -88,7 +87,8 @@ export class BookingService {
   async bookPending(): Promise<BookingRound> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    const ids = await store.claimPendingBookings(FREEBUSY_BATCH, now, BOOKING_LEASE_MS);
+    const batch = this.deps.calendar.maxOwnersPerFreeBusy;
+    const ids = await store.claimPendingBookings(batch, now, BOOKING_LEASE_MS);
     const round: BookingRound = { booked: 0, deferred: 0, more: false };
     if (ids.length === 0) return round;
     try {
@@ -96,7 +96,7 @@ export class BookingService {
     } finally {
       await store.releaseBookingLeases(ids);
     }
-    round.more = ids.length === FREEBUSY_BATCH;
+    round.more = ids.length === batch;
     return round;
   }
 
@@ -171,7 +171,7 @@ export class BookingService {
     const { store, calendar, settings, logger } = this.deps;
     const cached = await store.cachedTimeZone(email);
     if (cached) return cached;
-    const setting = await calendar.getTimeZone(email);
+    const setting = await calendar.timeZone(email);
     const resolved = resolveTimeZone(setting, fallback ?? settings.scheduling.fallbackTimeZone);
     if (resolved.usedFallback) {
       logger.warn({ owner: email, reason: resolved.reason, fallback: resolved.zone }, 'calendar time zone unreadable: using the fallback');
@@ -246,14 +246,15 @@ export class BookingService {
       this.deps.logger.info({ remediation: r.id, owner: email, day: day.date }, 'no slot left on the planned day: planning again');
       return false;
     }
-    const eventId = eventIdFor(r.id, r.bookingNumber);
     try {
-      const event = await this.deps.calendar.insertEvent(email, {
-        id: eventId,
+      const event = await this.deps.calendar.createEvent(email, {
+        key: eventIdFor(r.id, r.bookingNumber),
+        remediationId: r.id,
+        bookingNumber: r.bookingNumber,
         start: choice.slot.start,
         end: choice.slot.end,
         timeZone: zone,
-        summary: plan.policy ? plan.policy.rules.event.title : EVENT_SUMMARY,
+        title: plan.policy ? plan.policy.rules.event.title : EVENT_SUMMARY,
         description: plan.policy
           ? this.policyDescription(plan, choice.onlyTimeLeft, windowChoice?.reason ?? null)
           : buildEventDescription({
@@ -262,10 +263,9 @@ export class BookingService {
               policies: r.policies,
               onlyTimeLeft: choice.onlyTimeLeft,
             }),
-        privateProperties: { [OWNED_BY_PROPERTY]: r.id, bookingNumber: String(r.bookingNumber) },
       });
-      if (event.status === 'cancelled') {
-        // 409 on an id an earlier attempt inserted and the owner has deleted since: that id is spent.
+      if (event.cancelled) {
+        // The key answered an event an earlier attempt created and the owner has deleted since: that key is spent.
         await this.skipSpentEventId(r);
         return false;
       }
@@ -279,9 +279,10 @@ export class BookingService {
   /** Records the booking and schedules the fire; if the remediation moved on meanwhile, undoes the insert. */
   private async commit(r: Remediation, plan: Plan, choice: SlotChoice, event: CalendarEvent, date = plan.day.date): Promise<boolean> {
     const { store, logger, scheduler, settings } = this.deps;
-    // An adopted event (409: inserted by an earlier attempt) keeps the times it was inserted with.
-    const start = event.start.dateTime ? isoInZone(instantOf(event.start.dateTime), plan.zone) : choice.slot.start;
-    const end = event.end.dateTime ? isoInZone(instantOf(event.end.dateTime), plan.zone) : choice.slot.end;
+    // An adopted event (created by an earlier attempt with the same key) keeps the times it was created with.
+    const { timing } = event;
+    const start = timing.kind === 'timed' ? isoInZone(instantOf(timing.start), plan.zone) : choice.slot.start;
+    const end = timing.kind === 'timed' ? isoInZone(instantOf(timing.end), plan.zone) : choice.slot.end;
     let already: Remediation | null = null;
     const applied = await this.runner.apply(
       r.id,

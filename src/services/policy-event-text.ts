@@ -30,7 +30,7 @@ export function policyEventText(input: {
   zone: string;
   onlyTimeLeft: boolean;
   reason: string | null;
-}): { summary: string; description: string } {
+}): { title: string; description: string } {
   const { r, rules, deadline, zone } = input;
   const label = deadline === null ? null : deadlineLabel(deadline, zone);
   const notes = [...(input.reason ? [input.reason] : []), ...(r.deferralsExhausted && r.deferralsExhausted !== input.reason ? [r.deferralsExhausted] : [])];
@@ -40,5 +40,5 @@ export function policyEventText(input: {
     rules.event.description !== null
       ? buildTemplatedDescription(rules.event.description, { ...base, deadline: label, deferralsLeft: deferralsLeft(rules.max_deferrals, r.deferralsUsed ?? 0), notes })
       : buildEventDescription({ ...base, ...(notes.length > 0 ? { notes } : {}) });
-  return { summary: rules.event.title, description };
+  return { title: rules.event.title, description };
 }

@@ -2,7 +2,7 @@ import type { SchedulingRules } from '../domain/scheduling-rules';
 import type { MaintenanceConfig } from '../domain/maintenance-rules';
 import type { LifecycleEvent } from '../domain/lifecycle-event';
 import type { Remediation } from '../domain/remediation';
-import type { CalendarGateway } from '../ports/calendar';
+import type { CalendarPort } from '../ports/calendar';
 import type { HostDirectory, PolicyResults } from '../fleet/fleet-client';
 import type { ResolutionSender } from '../webhook/resolution-webhook';
 import type { FeedQuery, ListFilter, StateWrite } from '../store/remediation-store';
@@ -141,11 +141,13 @@ export interface FleetSyncSettings {
 }
 
 export interface WatchSettings {
-  /** Where Google sends push notifications: PUBLIC_URL + /v1/google/notifications. */
+  /** Where the provider sends notifications: PUBLIC_URL + /v1/google/notifications (Google). */
   notificationUrl: string;
+  /** Where the provider sends lifecycle notifications (Graph: PUBLIC_URL + /v1/microsoft/lifecycle); Google has none. */
+  lifecycleNotificationUrl?: string;
   /** Owners with a window starting within this many ms are watched with a push channel. */
   pushHorizonMs: number;
-  /** Lifetime asked for a new channel (Google's maximum: 7 days). */
+  /** Lifetime asked for a new channel or subscription (Google's maximum: 7 days). */
   channelTtlSeconds: number;
   /** Every calendar with a booked window is synced this often (the poll, and push's safety net). */
   pollIntervalMs: number;
@@ -169,7 +171,7 @@ export const noTelemetry: Telemetry = { events: () => undefined, deliveryAttempt
 /** Everything a service may use: ports only, so tests swap real adapters for the emulator and a test clock. */
 export interface ServiceDeps {
   store: RemediationRepository;
-  calendar: CalendarGateway;
+  calendar: CalendarPort;
   hosts?: HostDirectory;
   /** Fleet's policy results (FLEET_URL): re-checked by the sync and before each window fires. */
   fleet?: PolicyResults;

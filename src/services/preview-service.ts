@@ -46,7 +46,7 @@ export class PreviewService {
     const { calendar, clock, settings } = this.deps;
     const now = clock.now();
     const config = settings.maintenance?.() ?? DEFAULT_MAINTENANCE_CONFIG;
-    const setting = await calendar.getTimeZone(q.email);
+    const setting = await calendar.timeZone(q.email);
     const owner = resolveTimeZone(setting, config.defaults.fallback_time_zone);
     const ownerZone = owner.zone;
     const governing = governingRules(config, q.teamId, q.policyIds.map((id) => ({ id, firstFailure: now })), ownerZone);

@@ -171,7 +171,7 @@ export class RemediationService {
   private async refreshEventText(r: Remediation): Promise<void> {
     if (r.status !== 'booked' || !r.email || !r.calendarEventId) return;
     try {
-      await this.deps.calendar.patchEvent(r.email, r.calendarEventId, {
+      await this.deps.calendar.updateEvent(r.email, r.calendarEventId, {
         description: buildEventDescription({
           orgName: this.deps.settings.orgName,
           hostDisplayName: r.host.displayName,

@@ -76,7 +76,7 @@ export class RescheduleService {
     const { calendar, logger } = this.deps;
     if (!booked.email || !booked.calendarEventId) return;
     const text = this.eventText({ ...booked, deferralsExhausted: reason }, config, reason);
-    await calendar.patchEvent(booked.email, booked.calendarEventId, { start: booked.start, end: booked.end, timeZone: booked.timeZone, ...text });
+    await calendar.updateEvent(booked.email, booked.calendarEventId, { start: booked.start, end: booked.end, timeZone: booked.timeZone, ...text });
     const applied = await this.runner.apply(booked.id, (r) =>
       r.status === 'booked' && r.calendarEventId === booked.calendarEventId && r.start === booked.start
         ? { type: 'move_undone', ownerStart: owners.start, ownerEnd: owners.end, reason }
@@ -105,7 +105,7 @@ export class RescheduleService {
     const choice = latestSlotBeforeDeadline({ now, zone, rules, busy, deadline });
     if (!choice) return this.follow(booked, owners.start, owners.end, deferralsUsed);
     const text = this.eventText(booked, config, reason);
-    await calendar.patchEvent(booked.email, booked.calendarEventId, { start: choice.slot.start, end: choice.slot.end, timeZone: zone, ...text });
+    await calendar.updateEvent(booked.email, booked.calendarEventId, { start: choice.slot.start, end: choice.slot.end, timeZone: zone, ...text });
     const applied = await this.runner.apply(
       booked.id,
       (r) =>
@@ -124,7 +124,7 @@ export class RescheduleService {
     logger.info({ remediation: booked.id, owner: booked.email, to: owners.start, put: choice.slot.start }, 'owner moved the window past its deadline: put back before it');
   }
 
-  private eventText(r: Remediation, config: MaintenanceConfig, reason: string): { summary: string; description: string } {
+  private eventText(r: Remediation, config: MaintenanceConfig, reason: string): { title: string; description: string } {
     const zone = r.timeZone ?? 'UTC';
     return policyEventText({
       orgName: this.deps.settings.orgName,
@@ -175,7 +175,7 @@ export class RescheduleService {
       {
         // A window dragged into the past or made all-day is still on the calendar: it goes, the new one replaces it.
         before: async (_t, r) => {
-          if (observed && observed.status !== 'cancelled' && r?.calendarEventId && r.email) {
+          if (observed && !observed.cancelled && r?.calendarEventId && r.email) {
             await scheduler.withdrawEvent({ remediationId: r.id, owner: r.email, eventId: r.calendarEventId });
           }
         },

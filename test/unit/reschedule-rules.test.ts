@@ -6,30 +6,24 @@ import { addDays, isoWeekdayOf } from '../../src/domain/time-zone';
 const NY = 'America/New_York';
 const at = (iso: string): number => Date.parse(iso);
 const booked = { start: '2026-11-24T10:00:00.000-05:00', end: '2026-11-24T10:30:00.000-05:00' };
-const timed = (start: string, end: string, status: 'confirmed' | 'tentative' | 'cancelled' = 'confirmed'): ObservedEvent => ({
-  status,
-  start: { dateTime: start },
-  end: { dateTime: end },
-});
+const timed = (start: string, end: string, cancelled = false): ObservedEvent => ({ cancelled, timing: { kind: 'timed', start, end } });
 const before = at('2026-11-20T12:00:00Z');
 
 describe('classifyEventChange', () => {
   it('sees a deleted event: not found or cancelled', () => {
     expect(classifyEventChange(booked, null, before)).toEqual({ kind: 'rebook', reason: 'deleted' });
-    expect(classifyEventChange(booked, timed(booked.start, booked.end, 'cancelled'), before)).toEqual({ kind: 'rebook', reason: 'deleted' });
+    expect(classifyEventChange(booked, timed(booked.start, booked.end, true), before)).toEqual({ kind: 'rebook', reason: 'deleted' });
   });
 
   it('sees an event turned all-day', () => {
-    const allDay: ObservedEvent = { status: 'confirmed', start: { date: '2026-11-24' }, end: { date: '2026-11-25' } };
+    const allDay: ObservedEvent = { cancelled: false, timing: { kind: 'all_day', startDate: '2026-11-24', endDate: '2026-11-25' } };
     expect(classifyEventChange(booked, allDay, before)).toEqual({ kind: 'rebook', reason: 'all_day' });
   });
 
   it('leaves an event with the same instants unchanged, however they are written', () => {
     expect(classifyEventChange(booked, timed(booked.start, booked.end), before)).toEqual({ kind: 'unchanged' });
     expect(classifyEventChange(booked, timed('2026-11-24T15:00:00Z', '2026-11-24T15:30:00Z'), before)).toEqual({ kind: 'unchanged' });
-    expect(classifyEventChange(booked, timed('2026-11-24T16:00:00+01:00', '2026-11-24T16:30:00+01:00', 'tentative'), before)).toEqual({
-      kind: 'unchanged',
-    });
+    expect(classifyEventChange(booked, timed('2026-11-24T16:00:00+01:00', '2026-11-24T16:30:00+01:00'), before)).toEqual({ kind: 'unchanged' });
   });
 
   it('follows a move to a later time, or an earlier one still in the future', () => {
@@ -59,7 +53,7 @@ describe('classifyEventChange', () => {
   });
 
   it('leaves an event without readable times unchanged', () => {
-    expect(classifyEventChange(booked, { status: 'confirmed', start: {}, end: {} }, before)).toEqual({ kind: 'unchanged' });
+    expect(classifyEventChange(booked, { cancelled: false, timing: { kind: 'unreadable' } }, before)).toEqual({ kind: 'unchanged' });
   });
 });
 
