@@ -1,20 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { OWNED_BY_PROPERTY } from '../domain/event-id';
 import { sameSecret } from '../lib/secrets';
-import { SyncTokenExpiredError, type CalendarEvent, type EventChanges } from '../ports/calendar';
+import {
+  ChangeCursorExpiredError,
+  type CalendarChanges,
+  type CalendarEvent,
+  type CalendarNotification,
+  type CalendarSubscription,
+} from '../ports/calendar';
 import type { ChannelRecord, ServiceDeps, WatchRepository } from './ports';
 import type { RescheduleService } from './reschedule-service';
 
-/** The headers of a Google push notification, as received. */
-export interface PushNotification {
-  channelId?: string;
-  token?: string;
-  resourceId?: string;
-  resourceState?: string;
-  messageNumber?: string;
-}
-
-export type NotificationVerdict = { kind: 'sync'; owner: string } | { kind: 'ignored'; reason: string; owner?: string };
+/**
+ * What became of a notification: a sync requested; a lifecycle notification handled (the subscription renewed, or
+ * replaced by a new one, or forgotten and subscribed again, or only forgotten); or ignored, and why.
+ */
+export type NotificationVerdict =
+  | { kind: 'sync'; owner: string }
+  | { kind: 'handled'; action: 'renewed' | 'replaced' | 'resubscribed' | 'forgotten'; owner: string }
+  | { kind: 'ignored'; reason: string; owner?: string };
 
 export interface ChannelRound {
   opened: number;
@@ -23,9 +26,11 @@ export interface ChannelRound {
 }
 
 /**
- * Watches the calendars of owners with a booked window: one push channel per owner calendar (not per event),
- * incremental sync with sync tokens, a poll for windows beyond the push horizon and a slow safety sync for the
- * rest. Changes to our events go to the RescheduleService.
+ * Watches the calendars of owners with a booked window, whatever the provider: one subscription ("push channel") per
+ * owner calendar (not per event) through the calendar's change feed, incremental sync from a cursor, a poll for
+ * windows beyond the push horizon and a slow safety sync for the rest. Changes to our events go to the
+ * RescheduleService. A subscription is renewed before it expires when the provider can (Graph), else a new one
+ * replaces it (Google).
  */
 export class CalendarWatchService {
   constructor(
@@ -38,28 +43,88 @@ export class CalendarWatchService {
     return this.deps.settings.watch;
   }
 
-  /** A push notification: verified, then the owner's calendar is synced (a burst of them becomes one sync). */
-  async acceptNotification(n: PushNotification): Promise<NotificationVerdict> {
-    const verdict = await this.verifyNotification(n);
-    this.deps.telemetry?.notification(verdict.kind === 'sync' ? 'accepted' : verdict.reason);
-    if (verdict.kind === 'sync') await this.deps.scheduler.requestSync(verdict.owner);
+  /**
+   * A notification, as a provider's route parsed it: checked against the subscriptions we hold (forged or unknown
+   * ones change nothing), then by kind: a change (or missed notifications) requests a sync of the owner's calendar (a
+   * burst of them becomes one sync); the handshake of a new channel is ignored; a reauthorization renews the
+   * subscription now (or replaces it); a removed subscription is forgotten and the calendar subscribed again.
+   */
+  async acceptNotification(n: CalendarNotification): Promise<NotificationVerdict> {
+    const checked = await this.verifyNotification(n);
+    const verdict = checked.kind === 'valid' ? await this.act(n.kind, checked.channel) : checked;
+    this.deps.telemetry?.notification(verdict.kind === 'sync' ? 'accepted' : verdict.kind === 'handled' ? verdict.action : verdict.reason);
     return verdict;
   }
 
-  /** Checks a notification against the channels we opened. Forged or unknown ones change nothing. */
-  async verifyNotification(n: PushNotification): Promise<NotificationVerdict> {
-    if (!n.channelId) return { kind: 'ignored', reason: 'no channel id' };
-    const channel = await this.watch.channel(n.channelId);
+  /**
+   * Checks a notification against the subscriptions we hold: a known subscription id, its secret (compared in
+   * constant time), and the resource when both name one.
+   */
+  async verifyNotification(n: CalendarNotification): Promise<{ kind: 'valid'; channel: ChannelRecord } | { kind: 'ignored'; reason: string; owner?: string }> {
+    if (!n.subscriptionId) return { kind: 'ignored', reason: 'no channel id' };
+    const channel = await this.watch.channel(n.subscriptionId);
     if (!channel) return { kind: 'ignored', reason: 'unknown channel' };
-    if (!n.token || !sameSecret(n.token, channel.token)) return { kind: 'ignored', reason: 'wrong channel token', owner: channel.owner };
-    if (n.resourceId && n.resourceId !== channel.resourceId) return { kind: 'ignored', reason: 'wrong resource id', owner: channel.owner };
-    if (n.resourceState === 'sync') return { kind: 'ignored', reason: 'sync message', owner: channel.owner };
-    return { kind: 'sync', owner: channel.owner };
+    if (!n.secret || !sameSecret(n.secret, channel.token)) return { kind: 'ignored', reason: 'wrong channel token', owner: channel.owner };
+    if (n.resource && channel.resource && n.resource !== channel.resource) return { kind: 'ignored', reason: 'wrong resource id', owner: channel.owner };
+    return { kind: 'valid', channel };
+  }
+
+  private async act(kind: CalendarNotification['kind'], channel: ChannelRecord): Promise<NotificationVerdict> {
+    const { owner } = channel;
+    switch (kind) {
+      case 'handshake':
+        return { kind: 'ignored', reason: 'sync message', owner };
+      case 'missed':
+        this.deps.logger.info({ owner, channel: channel.channelId }, 'notifications were missed: syncing the calendar');
+        await this.deps.scheduler.requestSync(owner);
+        return { kind: 'sync', owner };
+      case 'changed':
+        await this.deps.scheduler.requestSync(owner);
+        return { kind: 'sync', owner };
+      case 'reauthorize':
+        return this.reauthorize(channel);
+      case 'removed':
+        return this.resubscribe(channel);
+    }
+  }
+
+  /** The provider asks for a renewal now (Graph's reauthorizationRequired): renewed, or replaced by a new one. */
+  private reauthorize(channel: ChannelRecord): Promise<NotificationVerdict> {
+    const { owner } = channel;
+    return this.withChannelLock(owner, async () => {
+      const latest = await this.watch.channel(channel.channelId);
+      if (!latest) return { kind: 'ignored', reason: 'unknown channel', owner };
+      const current = await this.watch.currentChannel(owner);
+      // A channel already replaced is stopped by the next maintenance round: nothing to renew.
+      if (current?.channelId !== latest.channelId) return { kind: 'ignored', reason: 'superseded channel', owner };
+      if (await this.renewChannel(latest)) return { kind: 'handled', action: 'renewed', owner };
+      await this.openChannel(owner);
+      await this.stopChannel(latest, latest.expiration <= this.deps.clock.now() ? 'expired' : 'replaced');
+      return { kind: 'handled', action: 'replaced', owner };
+    });
   }
 
   /**
-   * Opens a channel for every owner with a window inside the push horizon, opens a new one before the current one
-   * expires, and stops the channels nobody needs any more.
+   * The provider removed the subscription (Graph's subscriptionRemoved): our record goes, and the calendar is
+   * subscribed again if it was the owner's current channel and the owner still has a window to watch.
+   */
+  private resubscribe(channel: ChannelRecord): Promise<NotificationVerdict> {
+    const { owner } = channel;
+    return this.withChannelLock(owner, async () => {
+      const latest = await this.watch.channel(channel.channelId);
+      if (!latest) return { kind: 'ignored', reason: 'unknown channel', owner };
+      await this.watch.removeChannel(latest);
+      this.deps.logger.info({ owner, channel: latest.channelId, why: 'removed by the provider' }, 'push channel closed');
+      const needed = (await this.watch.currentChannel(owner)) === null && (await this.needsChannel(owner, this.deps.clock.now()));
+      if (!needed) return { kind: 'handled', action: 'forgotten', owner };
+      await this.openChannel(owner);
+      return { kind: 'handled', action: 'resubscribed', owner };
+    });
+  }
+
+  /**
+   * Opens a channel for every owner with a window inside the push horizon, renews it before it expires (or opens a
+   * new one when the provider cannot renew), and stops the channels nobody needs any more.
    */
   async maintainChannels(): Promise<ChannelRound> {
     const { store, clock, logger } = this.deps;
@@ -79,6 +144,7 @@ export class CalendarWatchService {
         const opened = await this.withChannelLock(owner, async () => {
           const current = await this.watch.currentChannel(owner);
           if (fresh(current)) return null;
+          if (current && (await this.renewChannel(current))) return 'renewed';
           await this.openChannel(owner);
           return current ? 'renewed' : 'opened';
         });
@@ -93,11 +159,13 @@ export class CalendarWatchService {
       if (needed.has(channel.owner) && !superseded && channel.expiration > now) continue;
       // Decided again under the lock: another replica may have booked a window and opened this channel meanwhile.
       const stopped = await this.withChannelLock(channel.owner, async () => {
-        if (!(await this.watch.channel(channel.channelId))) return false;
+        // The stored record: another replica may also have renewed it meanwhile.
+        const stored = await this.watch.channel(channel.channelId);
+        if (!stored) return false;
         const latest = await this.watch.currentChannel(channel.owner);
-        const replaced = latest !== null && latest.channelId !== channel.channelId;
-        const why = channel.expiration <= now ? 'expired' : replaced ? 'replaced' : !(await this.needsChannel(channel.owner, now)) ? 'no window to watch' : null;
-        if (why) await this.stopChannel(channel, why);
+        const replaced = latest !== null && latest.channelId !== stored.channelId;
+        const why = stored.expiration <= now ? 'expired' : replaced ? 'replaced' : !(await this.needsChannel(stored.owner, now)) ? 'no window to watch' : null;
+        if (why) await this.stopChannel(stored, why);
         return why !== null;
       });
       if (stopped) round.stopped++;
@@ -121,27 +189,45 @@ export class CalendarWatchService {
 
   private async openChannel(owner: string): Promise<ChannelRecord> {
     const { calendar, clock, logger } = this.deps;
-    const channelId = `mw-${randomBytes(16).toString('hex')}`;
     const token = randomBytes(32).toString('hex');
-    const opened = await calendar.watchEvents(owner, {
-      channelId,
+    const opened = await calendar.changeFeed.subscribe(owner, {
       address: this.settings.notificationUrl,
-      token,
+      ...(this.settings.lifecycleNotificationUrl ? { lifecycleAddress: this.settings.lifecycleNotificationUrl } : {}),
+      secret: token,
       ttlSeconds: this.settings.channelTtlSeconds,
     });
-    const record: ChannelRecord = { channelId, resourceId: opened.resourceId, owner, token, expiration: opened.expiration };
+    const record: ChannelRecord = { channelId: opened.id, resource: opened.resource, owner, token, expiration: opened.expiration };
     await this.watch.saveChannel(record);
-    logger.info({ owner, channel: channelId, expiresInS: Math.round((opened.expiration - clock.now()) / 1000) }, 'push channel opened');
+    logger.info({ owner, channel: opened.id, expiresInS: Math.round((opened.expiration - clock.now()) / 1000) }, 'push channel opened');
     // A channel only reports changes: make sure we hold a sync token to read them with.
     if (!(await this.watch.syncToken(owner))) await this.deps.scheduler.requestSync(owner);
     return record;
+  }
+
+  /**
+   * Extends a live channel when the provider can (Graph); false when it cannot (Google), when the channel has
+   * expired already, or when the renewal failed (the caller then opens a new one).
+   */
+  private async renewChannel(channel: ChannelRecord): Promise<boolean> {
+    const { calendar, clock, logger } = this.deps;
+    const feed = calendar.changeFeed;
+    if (!feed.renew || channel.expiration <= clock.now()) return false;
+    try {
+      const renewed = await feed.renew(channel.owner, subscriptionOf(channel), this.settings.channelTtlSeconds);
+      await this.watch.saveChannel({ ...channel, resource: renewed.resource || channel.resource, expiration: renewed.expiration });
+      logger.info({ owner: channel.owner, channel: channel.channelId, expiresInS: Math.round((renewed.expiration - clock.now()) / 1000) }, 'push channel renewed');
+      return true;
+    } catch (err) {
+      logger.warn({ owner: channel.owner, channel: channel.channelId, err: (err as Error).message }, 'could not renew a push channel: opening a new one');
+      return false;
+    }
   }
 
   private async stopChannel(channel: ChannelRecord, why: string): Promise<void> {
     const { calendar, logger } = this.deps;
     if (why !== 'expired') {
       try {
-        await calendar.stopChannel(channel.owner, { channelId: channel.channelId, resourceId: channel.resourceId });
+        await calendar.changeFeed.stop(channel.owner, subscriptionOf(channel));
       } catch (err) {
         logger.warn({ owner: channel.owner, channel: channel.channelId, err: (err as Error).message }, 'could not stop a push channel');
       }
@@ -153,7 +239,7 @@ export class CalendarWatchService {
   /**
    * The poll: every owner with a booked window is synced once per poll interval — the only watch for windows
    * beyond the push horizon, and the safety net for push-watched calendars (Google: push is not 100 % reliable).
-   * One events.list call with the sync token per calendar.
+   * One read of the change feed from the cursor per calendar (Google: one events.list with the sync token).
    */
   async pollDue(): Promise<string[]> {
     const { store, clock } = this.deps;
@@ -172,17 +258,17 @@ export class CalendarWatchService {
   async syncOwner(owner: string): Promise<{ changes: number; verdict: string }> {
     const { store, calendar, logger, clock } = this.deps;
     const token = await this.watch.syncToken(owner);
-    let changes: EventChanges;
+    let changes: CalendarChanges;
     let full = token === null;
     try {
-      changes = await calendar.listChanges(owner, token, mayBeOurs);
+      changes = await calendar.changeFeed.changes(owner, token, mayBeOurs);
     } catch (err) {
-      if (!(err instanceof SyncTokenExpiredError)) throw err;
+      if (!(err instanceof ChangeCursorExpiredError)) throw err;
       logger.info({ owner }, 'sync token expired: full sync');
       full = true;
-      changes = await calendar.listChanges(owner, null, mayBeOurs);
+      changes = await calendar.changeFeed.changes(owner, null, mayBeOurs);
     }
-    await this.watch.setSyncToken(owner, changes.nextSyncToken);
+    await this.watch.setSyncToken(owner, changes.cursor);
     await this.watch.markSynced(owner, clock.now());
 
     const activeId = await store.activeForOwner(owner);
@@ -200,9 +286,13 @@ export class CalendarWatchService {
 }
 
 /**
- * What a sync holds on to: our events (marked with the private property) and cancellations (Google lists a
- * cancelled event with its id and status only). Everything else on the owner's calendar is counted and dropped.
+ * What a sync holds on to: our events (they carry our marker) and cancellations (a cancelled or removed event may
+ * come with its id only). Everything else on the owner's calendar is counted and dropped.
  */
 function mayBeOurs(e: CalendarEvent): boolean {
-  return e.status === 'cancelled' || e.privateProperties?.[OWNED_BY_PROPERTY] !== undefined;
+  return e.cancelled || e.remediationId !== undefined;
+}
+
+function subscriptionOf(channel: ChannelRecord): CalendarSubscription {
+  return { id: channel.channelId, resource: channel.resource, expiration: channel.expiration };
 }

@@ -1,15 +1,27 @@
 import type { WatchRepository } from '../services/ports';
 import type { RedisClient as Redis } from '../lib/redis-connection';
 
-/** A push channel we opened on one owner's calendar. */
+/** A subscription ("push channel") we opened on one owner's calendar. */
 export interface ChannelRecord {
+  /** The subscription's id (Google: the channel id the adapter chose; Graph: the subscription id). */
   channelId: string;
-  resourceId: string;
+  /** What it watches, as the provider names it (Google: the resource id). */
+  resource: string;
   owner: string;
-  /** Random secret every notification must carry (X-Goog-Channel-Token). */
+  /** Random secret every notification must carry (X-Goog-Channel-Token; Graph: clientState). */
   token: string;
   /** Epoch ms. */
   expiration: number;
+}
+
+/**
+ * A stored channel. Records written before the port was provider-neutral name the resource `resourceId`: they are
+ * read as `resource`, so an upgraded daemon keeps verifying, renewing and stopping the channels it opened.
+ */
+export function parseChannelRecord(raw: string): ChannelRecord {
+  const stored = JSON.parse(raw) as ChannelRecord & { resourceId?: string };
+  const { resourceId, ...record } = stored;
+  return { ...record, resource: record.resource ?? resourceId ?? '' };
 }
 
 /**
@@ -44,7 +56,7 @@ export class WatchStore implements WatchRepository {
 
   async channel(channelId: string): Promise<ChannelRecord | null> {
     const raw = await this.redis.get(this.key('channel', channelId));
-    return raw ? (JSON.parse(raw) as ChannelRecord) : null;
+    return raw ? parseChannelRecord(raw) : null;
   }
 
   async currentChannel(owner: string): Promise<ChannelRecord | null> {
@@ -63,7 +75,7 @@ export class WatchStore implements WatchRepository {
     const ids = await this.redis.zrange(this.key('channels'), '0', '-1');
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.key('channel', id)));
-    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as ChannelRecord);
+    return raws.filter((r): r is string => r !== null).map(parseChannelRecord);
   }
 
   async syncToken(owner: string): Promise<string | null> {
