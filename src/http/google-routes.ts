@@ -1,12 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import type { NotificationVerdict, PushNotification } from '../services/calendar-watch-service';
+import type { CalendarNotification } from '../ports/calendar';
+import type { NotificationVerdict } from '../services/calendar-watch-service';
 import { unavailable } from './errors';
 import type { HttpDeps } from './http-deps';
 import { errors } from './openapi';
 
 /**
- * `POST /v1/google/notifications`: Google's push notifications (empty body, X-Goog-* headers). Answers 204 fast
- * whatever we make of it; only a failure on our side answers 503, so that Google retries.
+ * `POST /v1/google/notifications`: Google's push notifications (empty body, X-Goog-* headers), parsed into a
+ * CalendarNotification: X-Goog-Resource-State `sync` (a new channel's first message) is the handshake, any other
+ * state a change. Answers 204 fast whatever we make of it; only a failure on our side answers 503, so that Google
+ * retries.
  */
 export function googleRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const schema = {
@@ -19,22 +22,22 @@ export function googleRoutes(app: FastifyInstance, deps: HttpDeps): void {
       const v = req.headers[name];
       return typeof v === 'string' ? v.slice(0, 512) : undefined;
     };
-    const n: PushNotification = {
-      channelId: header('x-goog-channel-id'),
-      token: header('x-goog-channel-token'),
-      resourceId: header('x-goog-resource-id'),
-      resourceState: header('x-goog-resource-state'),
-      messageNumber: header('x-goog-message-number'),
+    const state = header('x-goog-resource-state');
+    const n: CalendarNotification = {
+      subscriptionId: header('x-goog-channel-id'),
+      secret: header('x-goog-channel-token'),
+      resource: header('x-goog-resource-id'),
+      kind: state === 'sync' ? 'handshake' : 'changed',
     };
     let verdict: NotificationVerdict;
     try {
       verdict = await deps.notify(n);
     } catch (err) {
-      deps.logger.error({ err: (err as Error).message, channel: n.channelId }, 'push notification not handled');
+      deps.logger.error({ err: (err as Error).message, channel: n.subscriptionId }, 'push notification not handled');
       throw unavailable('notification handling');
     }
     if (verdict.kind === 'ignored' && verdict.reason !== 'sync message') {
-      deps.logger.warn({ channel: n.channelId, state: n.resourceState, reason: verdict.reason, owner: verdict.owner }, 'push notification ignored');
+      deps.logger.warn({ channel: n.subscriptionId, state, reason: verdict.reason, owner: verdict.owner }, 'push notification ignored');
     }
     return reply.status(204).send();
   });

@@ -2,7 +2,8 @@ import type { Queue } from 'bullmq';
 import type { PolicyEvent } from '../ingest/policy-event';
 import type { Logger } from '../lib/logger';
 import type { AdminResult } from '../services/admin-service';
-import type { NotificationVerdict, PushNotification } from '../services/calendar-watch-service';
+import type { CalendarNotification } from '../ports/calendar';
+import type { NotificationVerdict } from '../services/calendar-watch-service';
 import type { RedeliverResult } from '../services/delivery-service';
 import type { RemediationRepository } from '../services/ports';
 import type { Tokens } from './auth';
@@ -25,8 +26,8 @@ export interface HttpDeps {
     fireNow(id: string): Promise<AdminResult>;
     reschedule(id: string, start: number): Promise<AdminResult>;
   };
-  /** A Google push notification (headers only): verified against our channels, then a sync is enqueued. */
-  notify(n: PushNotification): Promise<NotificationVerdict>;
+  /** A calendar notification (parsed by the provider's route): verified against our subscriptions, then acted on. */
+  notify(n: CalendarNotification): Promise<NotificationVerdict>;
   /** Prometheus text (unset: /metrics answers 404). */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** The BullMQ queues shown at /admin/queues (unset: no dashboard). */
