@@ -41,7 +41,7 @@ describe('forged and genuine push notifications (fast-check, real server, watch 
   const guard = new CrashGuard();
   const channel: ChannelRecord = {
     channelId: `mw-${randomBytes(16).toString('hex')}`,
-    resourceId: `res-${randomBytes(12).toString('base64url')}`,
+    resource: `res-${randomBytes(12).toString('base64url')}`,
     owner: 'watched@acme.com',
     token: randomBytes(32).toString('hex'),
     expiration: Date.now() + 86_400_000,
@@ -95,7 +95,7 @@ describe('forged and genuine push notifications (fast-check, real server, watch 
   const genuine = (n: Notification) =>
     n.channelId === channel.channelId &&
     n.token === channel.token &&
-    (n.resourceId === undefined || n.resourceId === channel.resourceId) &&
+    (n.resourceId === undefined || n.resourceId === channel.resource) &&
     n.resourceState !== 'sync';
 
   /** Sends it; a genuine one must enqueue exactly one sync for the owner and touch nothing else, any other nothing. */
@@ -119,7 +119,7 @@ describe('forged and genuine push notifications (fast-check, real server, watch 
   }
 
   it('a genuine notification enqueues one sync; our channel id with a wrong token, or a made-up channel, none', async () => {
-    const ours = { channelId: channel.channelId, token: channel.token, resourceId: channel.resourceId, resourceState: 'exists', messageNumber: '7', extra: {} };
+    const ours = { channelId: channel.channelId, token: channel.token, resourceId: channel.resource, resourceState: 'exists', messageNumber: '7', extra: {} };
     await sendAndCheck(ours);
     expect(tally['204 sync']).toBe(1);
     await sendAndCheck({ ...ours, token: randomBytes(32).toString('hex') });
@@ -147,7 +147,7 @@ describe('forged and genuine push notifications (fast-check, real server, watch 
       {
         channelId: around(channel.channelId, hex(16).map((h) => `mw-${h}`)),
         token: around(channel.token, hex(32)),
-        resourceId: around(channel.resourceId, printable(30)),
+        resourceId: around(channel.resource, printable(30)),
         resourceState: fc.oneof(fc.constantFrom('exists', 'not_exists', 'sync', undefined), printable(20)),
         messageNumber: fc.oneof(fc.constant(undefined), fc.nat().map(String), printable(30)),
         extra: fc.dictionary(

@@ -1,7 +1,8 @@
 /**
  * The Google adapter against the project's Calendar emulator: freeBusy, events, incremental sync, push channels.
  */
-import { SyncTokenExpiredError } from '../../src/ports/calendar';
+import { OWNED_BY_PROPERTY } from '../../src/domain/event-id';
+import { ChangeCursorExpiredError } from '../../src/ports/calendar';
 import { GatewayFixture, newEvent } from './google-calendar-gateway-fixture';
 
 const fx = new GatewayFixture();
@@ -11,16 +12,16 @@ beforeEach(() => fx.reset());
 
 const DAY = { timeMin: '2026-12-01T00:00:00Z', timeMax: '2026-12-02T00:00:00Z' };
 
-describe('getTimeZone', () => {
+describe('timeZone', () => {
   it('reads the timezone setting', async () => {
     const owner = fx.owner();
-    await expect(fx.gateway().getTimeZone(owner)).resolves.toBe('Europe/Zurich');
+    await expect(fx.gateway().timeZone(owner)).resolves.toBe('Europe/Zurich');
   });
 
   it.each([403, 404, 500])('answers null when the setting fails with %s', async (status) => {
     const owner = fx.owner();
     fx.emulator.addUser(owner, { settingsError: status });
-    await expect(fx.gateway({ retry: { maxAttempts: 2 } }).getTimeZone(owner)).resolves.toBeNull();
+    await expect(fx.gateway({ retry: { maxAttempts: 2 } }).timeZone(owner)).resolves.toBeNull();
   });
 });
 
@@ -80,23 +81,34 @@ describe('freeBusy', () => {
 });
 
 describe('events', () => {
-  it('inserts an event with the client id and maps it back', async () => {
+  it('inserts an event with the key as the client id, marked ours, and maps it back', async () => {
     const owner = fx.owner();
     const id = fx.eventId();
-    const event = await fx.gateway().insertEvent(owner, newEvent(id));
+    const event = await fx.gateway().createEvent(owner, newEvent(id));
     expect(event).toMatchObject({
+      id,
+      cancelled: false,
+      timing: { kind: 'timed' },
+      remediationId: 'r-1',
+      title: 'Maintenance window',
+      description: 'Your laptop needs an update.',
+    });
+    const timing = event.timing.kind === 'timed' ? event.timing : { start: '', end: '' };
+    expect(Date.parse(timing.start)).toBe(Date.parse('2026-12-01T10:00:00+01:00'));
+    expect(Date.parse(timing.end)).toBe(Date.parse('2026-12-01T10:30:00+01:00'));
+    // What Google stores: written in the owner's zone, the marker as private extended properties, no attendees.
+    const [stored] = fx.emulator.events(owner);
+    expect(stored).toMatchObject({
       id,
       status: 'confirmed',
       start: { timeZone: 'Europe/Zurich' },
       end: { timeZone: 'Europe/Zurich' },
       summary: 'Maintenance window',
-      description: 'Your laptop needs an update.',
-      privateProperties: { mw: '1', remediationId: 'r-1' },
+      extendedProperties: { private: { [OWNED_BY_PROPERTY]: 'r-1', bookingNumber: '0' } },
     });
-    expect(Date.parse(event.start.dateTime ?? '')).toBe(Date.parse('2026-12-01T10:00:00+01:00'));
-    expect(Date.parse(event.end.dateTime ?? '')).toBe(Date.parse('2026-12-01T10:30:00+01:00'));
-    expect(event.etag).toBeTruthy();
-    expect(event.updated).toBeTruthy();
+    expect(stored.etag).toBeTruthy();
+    expect(stored.updated).toBeTruthy();
+    expect(stored.attendees ?? []).toEqual([]);
     expect(fx.emulator.events(owner).map((e) => e.id)).toEqual([id]);
   });
 
@@ -104,8 +116,8 @@ describe('events', () => {
     const gateway = fx.gateway();
     const owner = fx.owner();
     const id = fx.eventId();
-    const first = await gateway.insertEvent(owner, newEvent(id));
-    const again = await gateway.insertEvent(owner, { ...newEvent(id), summary: 'second attempt' });
+    const first = await gateway.createEvent(owner, newEvent(id));
+    const again = await gateway.createEvent(owner, { ...newEvent(id), title: 'second attempt' });
     expect(again).toEqual(first);
     expect(fx.emulator.events(owner)).toHaveLength(1);
     expect(fx.calls({ owner, method: 'events.insert' }).map((c) => c.status)).toEqual([200, 409]);
@@ -116,31 +128,46 @@ describe('events', () => {
     const gateway = fx.gateway();
     const owner = fx.owner();
     const id = fx.eventId();
-    await gateway.insertEvent(owner, newEvent(id));
-    await expect(gateway.getEvent(owner, id)).resolves.toMatchObject({ id, status: 'confirmed' });
+    await gateway.createEvent(owner, newEvent(id));
+    await expect(gateway.getEvent(owner, id)).resolves.toMatchObject({ id, cancelled: false, remediationId: 'r-1' });
     await expect(gateway.getEvent(owner, fx.eventId())).resolves.toBeNull();
     fx.emulator.deleteEventAsOwner(owner, id);
-    await expect(gateway.getEvent(owner, id)).resolves.toMatchObject({ id, status: 'cancelled' });
+    await expect(gateway.getEvent(owner, id)).resolves.toMatchObject({ id, cancelled: true });
   });
 
-  it('patches summary and description, merging private properties', async () => {
+  it('patches the title and description, leaving the marker as it is', async () => {
     const gateway = fx.gateway();
     const owner = fx.owner();
     const id = fx.eventId();
-    await gateway.insertEvent(owner, newEvent(id));
-    const patched = await gateway.patchEvent(owner, id, { description: 'Resolved, thanks.', privateProperties: { state: 'resolved' } });
-    expect(patched).toMatchObject({
-      summary: 'Maintenance window',
-      description: 'Resolved, thanks.',
-      privateProperties: { mw: '1', remediationId: 'r-1', state: 'resolved' },
+    await gateway.createEvent(owner, newEvent(id));
+    const patched = await gateway.updateEvent(owner, id, { description: 'Resolved, thanks.' });
+    expect(patched).toMatchObject({ title: 'Maintenance window', description: 'Resolved, thanks.', remediationId: 'r-1' });
+    const retitled = await gateway.updateEvent(owner, id, { title: 'Maintenance (moved)' });
+    expect(retitled).toMatchObject({ title: 'Maintenance (moved)', description: 'Resolved, thanks.', remediationId: 'r-1' });
+    expect(fx.emulator.events(owner)[0]).toMatchObject({
+      summary: 'Maintenance (moved)',
+      extendedProperties: { private: { [OWNED_BY_PROPERTY]: 'r-1', bookingNumber: '0' } },
     });
+  });
+
+  it('moves an event, writing the new times in the zone given', async () => {
+    const gateway = fx.gateway();
+    const owner = fx.owner();
+    const id = fx.eventId();
+    await gateway.createEvent(owner, newEvent(id));
+    const moved = await gateway.updateEvent(owner, id, { start: '2026-12-02T15:00:00+01:00', end: '2026-12-02T15:30:00+01:00', timeZone: 'Europe/Zurich' });
+    expect(moved.timing.kind === 'timed' && [Date.parse(moved.timing.start), Date.parse(moved.timing.end)]).toEqual([
+      Date.parse('2026-12-02T14:00:00Z'),
+      Date.parse('2026-12-02T14:30:00Z'),
+    ]);
+    expect(fx.emulator.events(owner)[0]).toMatchObject({ start: { timeZone: 'Europe/Zurich' }, end: { timeZone: 'Europe/Zurich' } });
   });
 
   it('deletes, and deleting again or an unknown id is fine', async () => {
     const gateway = fx.gateway();
     const owner = fx.owner();
     const id = fx.eventId();
-    await gateway.insertEvent(owner, newEvent(id));
+    await gateway.createEvent(owner, newEvent(id));
     await gateway.deleteEvent(owner, id);
     await gateway.deleteEvent(owner, id);
     await gateway.deleteEvent(owner, fx.eventId());
@@ -149,34 +176,38 @@ describe('events', () => {
   });
 });
 
-describe('listChanges', () => {
+describe('changeFeed.changes', () => {
   it('does a full sync, then returns created, changed and deleted events incrementally', async () => {
     const gateway = fx.gateway();
     const owner = fx.owner();
     const kept = fx.emulator.createEventAsOwner(owner, { summary: 'Kept', start: { dateTime: '2026-12-01T09:00:00Z' }, end: { dateTime: '2026-12-01T10:00:00Z' } });
     const removed = fx.emulator.createEventAsOwner(owner, { summary: 'Removed', start: { dateTime: '2026-12-02T09:00:00Z' }, end: { dateTime: '2026-12-02T10:00:00Z' } });
-    const ours = await gateway.insertEvent(owner, newEvent(fx.eventId()));
+    const ours = await gateway.createEvent(owner, newEvent(fx.eventId()));
 
-    const full = await gateway.listChanges(owner, null);
+    const full = await gateway.changeFeed.changes(owner, null);
     expect(full.events.map((e) => e.id).sort()).toEqual([kept.id, removed.id, ours.id].sort());
-    expect(full.nextSyncToken).toBeTruthy();
+    expect(full.cursor).toBeTruthy();
+    // events.list carries the calendar's own zone.
+    expect(full.timeZone).toBe('Europe/Zurich');
     const fullCall = fx.calls({ owner, method: 'events.list' });
     expect(fullCall).toHaveLength(1);
 
-    const nothing = await gateway.listChanges(owner, full.nextSyncToken);
+    const nothing = await gateway.changeFeed.changes(owner, full.cursor);
     expect(nothing.events).toEqual([]);
 
     const added = fx.emulator.createEventAsOwner(owner, { summary: 'New', start: { dateTime: '2026-12-03T09:00:00Z' }, end: { dateTime: '2026-12-03T10:00:00Z' } });
     fx.emulator.patchEventAsOwner(owner, ours.id, { start: { dateTime: '2026-12-01T14:00:00Z' }, end: { dateTime: '2026-12-01T14:30:00Z' } });
     fx.emulator.deleteEventAsOwner(owner, removed.id);
 
-    const changes = await gateway.listChanges(owner, nothing.nextSyncToken);
+    const changes = await gateway.changeFeed.changes(owner, nothing.cursor);
     const byId = new Map(changes.events.map((e) => [e.id, e]));
     expect([...byId.keys()].sort()).toEqual([added.id, ours.id, removed.id].sort());
-    expect(byId.get(removed.id)?.status).toBe('cancelled');
-    expect(Date.parse(byId.get(ours.id)?.start.dateTime ?? '')).toBe(Date.parse('2026-12-01T14:00:00Z'));
-    expect(byId.get(ours.id)?.privateProperties).toEqual({ mw: '1', remediationId: 'r-1' });
-    expect(changes.nextSyncToken).not.toBe(nothing.nextSyncToken);
+    expect(byId.get(removed.id)?.cancelled).toBe(true);
+    const moved = byId.get(ours.id)?.timing;
+    expect(moved?.kind === 'timed' && Date.parse(moved.start)).toBe(Date.parse('2026-12-01T14:00:00Z'));
+    expect(byId.get(ours.id)?.remediationId).toBe('r-1');
+    expect(byId.get(added.id)?.remediationId).toBeUndefined();
+    expect(changes.cursor).not.toBe(nothing.cursor);
   });
 
   it('follows pages to the last one, where the sync token is', async () => {
@@ -190,12 +221,12 @@ describe('listChanges', () => {
         end: { dateTime: new Date(start + 1_800_000).toISOString() },
       });
     }
-    const full = await gateway.listChanges(owner, null);
+    const full = await gateway.changeFeed.changes(owner, null);
     expect(full.events).toHaveLength(2600);
     expect(new Set(full.events.map((e) => e.id)).size).toBe(2600);
     expect(fx.calls({ owner, method: 'events.list' })).toHaveLength(2);
 
-    const changes = await gateway.listChanges(owner, full.nextSyncToken);
+    const changes = await gateway.changeFeed.changes(owner, full.cursor);
     expect(changes.events).toEqual([]);
   });
 
@@ -206,51 +237,57 @@ describe('listChanges', () => {
       const start = Date.parse('2026-12-01T00:00:00Z') + i * 3_600_000;
       fx.emulator.createEventAsOwner(owner, { summary: `e${i}`, start: { dateTime: new Date(start).toISOString() }, end: { dateTime: new Date(start + 1_800_000).toISOString() } });
     }
-    const ours = await gateway.insertEvent(owner, newEvent(fx.eventId()));
-    const full = await gateway.listChanges(owner, null, (e) => e.privateProperties?.mw === '1');
+    const ours = await gateway.createEvent(owner, newEvent(fx.eventId()));
+    const full = await gateway.changeFeed.changes(owner, null, (e) => e.remediationId === 'r-1');
     expect(full.events.map((e) => e.id)).toEqual([ours.id]);
     expect(full.listed).toBe(31);
 
     fx.emulator.createEventAsOwner(owner, { summary: 'New', start: { dateTime: '2026-12-09T09:00:00Z' }, end: { dateTime: '2026-12-09T10:00:00Z' } });
     fx.emulator.deleteEventAsOwner(owner, ours.id);
-    const changes = await gateway.listChanges(owner, full.nextSyncToken, (e) => e.status === 'cancelled');
-    expect(changes.events.map((e) => [e.id, e.status])).toEqual([[ours.id, 'cancelled']]);
+    const changes = await gateway.changeFeed.changes(owner, full.cursor, (e) => e.cancelled);
+    expect(changes.events.map((e) => [e.id, e.cancelled])).toEqual([[ours.id, true]]);
     expect(changes.listed).toBe(2);
   });
 
-  it('throws SyncTokenExpiredError on 410 fullSyncRequired', async () => {
+  it('throws ChangeCursorExpiredError on 410 fullSyncRequired', async () => {
     const gateway = fx.gateway();
     const owner = fx.owner();
-    const { nextSyncToken } = await gateway.listChanges(owner, null);
+    const { cursor } = await gateway.changeFeed.changes(owner, null);
     fx.emulator.expireSyncTokens(owner);
-    await expect(gateway.listChanges(owner, nextSyncToken)).rejects.toBeInstanceOf(SyncTokenExpiredError);
+    await expect(gateway.changeFeed.changes(owner, cursor)).rejects.toBeInstanceOf(ChangeCursorExpiredError);
     expect(fx.calls({ owner, method: 'events.list' }).map((c) => c.status)).toEqual([200, 410]);
-    const again = await gateway.listChanges(owner, null);
-    expect(again.nextSyncToken).toBeTruthy();
+    const again = await gateway.changeFeed.changes(owner, null);
+    expect(again.cursor).toBeTruthy();
   });
 });
 
-describe('push channels', () => {
-  it('watches the primary calendar and stops the channel (stopping twice is fine)', async () => {
+describe('push channels (changeFeed.subscribe / stop)', () => {
+  it('watches the primary calendar with a channel id it chooses and stops the channel (stopping twice is fine)', async () => {
     const gateway = fx.gateway();
     const owner = fx.owner();
     const before = Date.now();
-    const channel = await gateway.watchEvents(owner, {
-      channelId: 'mw-channel-1',
+    const channel = await gateway.changeFeed.subscribe(owner, {
       address: 'https://daemon.example.com/v1/google/notifications',
-      token: 'channel-secret',
+      lifecycleAddress: 'https://daemon.example.com/ignored-by-google',
+      secret: 'channel-secret',
       ttlSeconds: 3600,
     });
-    expect(channel.channelId).toBe('mw-channel-1');
-    expect(channel.resourceId).toBeTruthy();
+    expect(channel.id).toMatch(/^mw-[0-9a-f]{32}$/);
+    expect(channel.resource).toBeTruthy();
     expect(typeof channel.expiration).toBe('number');
     expect(channel.expiration).toBeGreaterThan(before);
     expect(channel.expiration).toBeLessThanOrEqual(Date.now() + 3600_000 + 1000);
-    expect(fx.emulator.channels()).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'mw-channel-1' })]));
+    expect(fx.emulator.channels()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: channel.id, resourceId: channel.resource, owner, token: 'channel-secret', address: 'https://daemon.example.com/v1/google/notifications' }),
+      ]),
+    );
+    // Google cannot extend a channel: a new one replaces it.
+    expect(gateway.changeFeed.renew).toBeUndefined();
 
-    await gateway.stopChannel(owner, channel);
-    await gateway.stopChannel(owner, channel);
-    expect(fx.emulator.channels().filter((c: { id: string }) => c.id === 'mw-channel-1')).toEqual([]);
+    await gateway.changeFeed.stop(owner, channel);
+    await gateway.changeFeed.stop(owner, channel);
+    expect(fx.emulator.channels().filter((c: { id: string }) => c.id === channel.id)).toEqual([]);
     expect(fx.calls({ owner, method: 'channels.stop' }).map((c) => c.status)).toEqual([expect.any(Number), 404]);
   });
 });

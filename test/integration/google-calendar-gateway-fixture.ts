@@ -2,7 +2,7 @@ import { CalendarEmulator, createServiceAccountKey, type ServiceAccountKey } fro
 import { OwnerAuthProvider } from '../../src/google/google-auth';
 import { GoogleCalendarGateway } from '../../src/google/google-calendar-gateway';
 import type { RetryOptions } from '../../src/google/google-retry';
-import type { NewCalendarEvent } from '../../src/ports/calendar';
+import type { NewWindowEvent } from '../../src/ports/calendar';
 
 export const DOMAIN = 'example.com';
 
@@ -68,15 +68,16 @@ export class GatewayFixture {
   }
 }
 
-/** A maintenance window as the booking service inserts it. */
-export function newEvent(id: string, start = '2026-12-01T10:00:00+01:00', end = '2026-12-01T10:30:00+01:00'): NewCalendarEvent {
+/** A maintenance window as the booking service creates it; `key` is the Google event id. */
+export function newEvent(key: string, start = '2026-12-01T10:00:00+01:00', end = '2026-12-01T10:30:00+01:00'): NewWindowEvent {
   return {
-    id,
+    key,
+    remediationId: 'r-1',
+    bookingNumber: 0,
     start,
     end,
     timeZone: 'Europe/Zurich',
-    summary: 'Maintenance window',
+    title: 'Maintenance window',
     description: 'Your laptop needs an update.',
-    privateProperties: { mw: '1', remediationId: 'r-1' },
   };
 }

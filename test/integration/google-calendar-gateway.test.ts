@@ -18,9 +18,9 @@ describe('auth', () => {
   it('gets the token from the configured token URL, once per owner', async () => {
     const gateway = fx.gateway();
     const owner = fx.owner();
-    await expect(gateway.getTimeZone(owner)).resolves.toBe('Europe/Zurich');
+    await expect(gateway.timeZone(owner)).resolves.toBe('Europe/Zurich');
     for (let i = 0; i < 4; i++) await gateway.getEvent(owner, fx.eventId());
-    await Promise.all([gateway.getTimeZone(owner), gateway.getTimeZone(owner)]);
+    await Promise.all([gateway.timeZone(owner), gateway.timeZone(owner)]);
 
     expect(fx.calls({ owner, method: 'token' })).toHaveLength(1);
     expect(fx.calls({ owner }).filter((c) => c.method !== 'token')).toHaveLength(7);
@@ -29,9 +29,9 @@ describe('auth', () => {
   it('keeps one token per owner', async () => {
     const gateway = fx.gateway();
     const [a, b] = [fx.owner(), fx.owner()];
-    await gateway.getTimeZone(a);
-    await gateway.getTimeZone(b);
-    await gateway.getTimeZone(a);
+    await gateway.timeZone(a);
+    await gateway.timeZone(b);
+    await gateway.timeZone(a);
     expect(fx.calls({ method: 'token' }).map((c) => c.owner)).toEqual([a, b]);
   });
 
@@ -51,8 +51,8 @@ describe('auth', () => {
       const err = await gateway.getEvent(gone, strict.eventId()).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OwnerUnavailableError);
       expect(err).toMatchObject({ owner: gone, reason: 'invalid_grant' });
-      // getTimeZone does not hide it behind null: the caller must know the owner is gone.
-      await expect(gateway.getTimeZone(gone)).rejects.toBeInstanceOf(OwnerUnavailableError);
+      // timeZone() does not hide it behind null: the caller must know the owner is gone.
+      await expect(gateway.timeZone(gone)).rejects.toBeInstanceOf(OwnerUnavailableError);
       expect(strict.calls({ method: 'token' })).toHaveLength(2);
       expect(strict.sleeps).toEqual([]);
     } finally {
@@ -74,7 +74,7 @@ describe('auth', () => {
     const gateway = fx.gateway();
     const owner = fx.owner();
     fx.emulator.injectFault({ method: 'token', status: 503, times: 2 });
-    await expect(gateway.getTimeZone(owner)).resolves.toBe('Europe/Zurich');
+    await expect(gateway.timeZone(owner)).resolves.toBe('Europe/Zurich');
     expect(fx.calls({ method: 'token' }).map((c) => c.status)).toEqual([503, 503, 200]);
     expect(fx.sleeps).toHaveLength(2);
   });
@@ -82,9 +82,9 @@ describe('auth', () => {
   it('refreshes the token once on a 401 and succeeds', async () => {
     const gateway = fx.gateway();
     const owner = fx.owner();
-    await gateway.getTimeZone(owner);
+    await gateway.timeZone(owner);
     fx.emulator.injectFault({ method: 'settings.get', owner, status: 401, reason: 'authError', times: 1 });
-    await expect(gateway.getTimeZone(owner)).resolves.toBe('Europe/Zurich');
+    await expect(gateway.timeZone(owner)).resolves.toBe('Europe/Zurich');
     expect(fx.calls({ owner, method: 'token' })).toHaveLength(2);
     expect(fx.calls({ owner, method: 'settings.get' }).map((c) => c.status)).toEqual([200, 401, 200]);
     expect(fx.sleeps).toEqual([]);
@@ -105,15 +105,15 @@ describe('quotaUser', () => {
     const owner = fx.owner();
     const other = fx.owner();
     const id = fx.eventId();
-    await gateway.getTimeZone(owner);
+    await gateway.timeZone(owner);
     await gateway.freeBusy([owner, other], '2026-12-01T00:00:00Z', '2026-12-02T00:00:00Z');
-    await gateway.insertEvent(owner, newEvent(id));
+    await gateway.createEvent(owner, newEvent(id));
     await gateway.getEvent(owner, id);
-    await gateway.patchEvent(owner, id, { summary: 'moved' });
-    const { nextSyncToken } = await gateway.listChanges(owner, null);
-    await gateway.listChanges(owner, nextSyncToken);
-    const channel = await gateway.watchEvents(owner, { channelId: `ch-${id}`, address: 'https://daemon.example.com/hook', token: 't', ttlSeconds: 600 });
-    await gateway.stopChannel(owner, channel);
+    await gateway.updateEvent(owner, id, { title: 'moved' });
+    const { cursor } = await gateway.changeFeed.changes(owner, null);
+    await gateway.changeFeed.changes(owner, cursor);
+    const channel = await gateway.changeFeed.subscribe(owner, { address: 'https://daemon.example.com/hook', secret: 't', ttlSeconds: 600 });
+    await gateway.changeFeed.stop(owner, channel);
     await gateway.deleteEvent(owner, id);
 
     const apiCalls = fx.calls().filter((c) => c.method !== 'token');
@@ -131,7 +131,7 @@ describe('quotaUser', () => {
     expect(quotaUserFor('short@example.com')).toBe('short@example.com');
 
     fx.emulator.addUser(long);
-    await fx.gateway().getTimeZone(long);
+    await fx.gateway().timeZone(long);
     expect(fx.calls({ method: 'settings.get' })[0].quotaUser).toBe(quotaUserFor(long));
   });
 });
@@ -148,7 +148,7 @@ describe('retry policy', () => {
     const owner = fx.owner();
     const id = fx.eventId();
     fx.emulator.injectFault({ method: 'events.insert', owner, times: 2, ...fault });
-    const event = await gateway.insertEvent(owner, newEvent(id));
+    const event = await gateway.createEvent(owner, newEvent(id));
     expect(event.id).toBe(id);
     expect(fx.calls({ owner, method: 'events.insert' }).map((c) => c.status)).toEqual([fault.status, fault.status, 200]);
     expect(fx.sleeps).toHaveLength(2);
@@ -158,7 +158,7 @@ describe('retry policy', () => {
     const gateway = fx.gateway();
     const owner = fx.owner();
     fx.emulator.injectFault({ method: 'events.patch', owner, status: 400, reason: 'badRequest', message: 'Bad Request' });
-    const err = await gateway.patchEvent(owner, fx.eventId(), { summary: 'x' }).catch((e: unknown) => e);
+    const err = await gateway.updateEvent(owner, fx.eventId(), { title: 'x' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CalendarApiError);
     expect(err).toMatchObject({ status: 400, reason: 'badRequest' });
     expect(fx.calls({ owner, method: 'events.patch' })).toHaveLength(1);
@@ -196,10 +196,10 @@ describe('retry policy', () => {
   it('times a slow request out and retries it', async () => {
     const gateway = fx.gateway({ timeoutMs: 300 });
     const owner = fx.owner();
-    await gateway.getTimeZone(owner);
+    await gateway.timeZone(owner);
     fx.emulator.injectFault({ method: 'settings.get', owner, status: 200, delayMs: 1500, times: 1 });
     const started = Date.now();
-    await expect(gateway.getTimeZone(owner)).resolves.toBe('Europe/Zurich');
+    await expect(gateway.timeZone(owner)).resolves.toBe('Europe/Zurich');
     expect(Date.now() - started).toBeLessThan(1500);
     expect(fx.sleeps).toHaveLength(1);
     // Let the emulator finish the abandoned request, so it is not logged among the next test's calls.

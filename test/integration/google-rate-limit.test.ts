@@ -60,9 +60,9 @@ async function bookOne(gateway: GoogleCalendarGateway): Promise<void> {
   counter += 1;
   const owner = `rate${counter}-${Date.now().toString(36)}@${DOMAIN}`;
   const id = `rl${Date.now().toString(32)}${counter.toString(32)}`;
-  await gateway.getTimeZone(owner);
+  await gateway.timeZone(owner);
   await gateway.freeBusy([owner], '2026-12-01T00:00:00Z', '2026-12-02T00:00:00Z');
-  await gateway.insertEvent(owner, newEvent(id));
+  await gateway.createEvent(owner, newEvent(id));
   await gateway.getEvent(owner, id);
 }
 

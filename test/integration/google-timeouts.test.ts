@@ -34,9 +34,9 @@ it('leaves exactly one event per owner when 30 % of insert answers arrive after 
   });
   const ids = owners.map(() => fx.eventId());
   // Tokens first (signing 30 assertions at once is slow), so that only the held answers run into the timeout.
-  await Promise.all(owners.map((owner) => gateway.getTimeZone(owner)));
+  await Promise.all(owners.map((owner) => gateway.timeZone(owner)));
 
-  const inserted = await Promise.all(owners.map((owner, i) => gateway.insertEvent(owner, newEvent(ids[i]))));
+  const inserted = await Promise.all(owners.map((owner, i) => gateway.createEvent(owner, newEvent(ids[i]))));
 
   expect(inserted.map((e) => e.id)).toEqual(ids);
   const attempts = (owner: string) => fx.calls({ owner, method: 'events.insert' }).map((c) => c.status);

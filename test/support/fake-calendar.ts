@@ -1,23 +1,24 @@
 import {
   CalendarApiError,
+  ChangeCursorExpiredError,
   OwnerUnavailableError,
-  SyncTokenExpiredError,
+  type CalendarChanges,
   type CalendarEvent,
-  type CalendarGateway,
+  type CalendarPort,
+  type CalendarSubscription,
   type CallLimits,
-  type EventChanges,
+  type ChangeFeed,
   type EventPatch,
-  type NewCalendarEvent,
+  type NewWindowEvent,
   type OwnerAvailability,
+  type SubscribeRequest,
   type TimeInterval,
-  type WatchChannel,
-  type WatchRequest,
 } from '../../src/ports/calendar';
 import { systemClock, type Clock } from '../../src/lib/clock';
 
 interface StoredEvent {
   event: CalendarEvent;
-  /** Position in the calendar's change log (what sync tokens count). */
+  /** Position in the calendar's change log (what change cursors count). */
   changedAt: number;
 }
 
@@ -26,33 +27,60 @@ interface OwnerCalendar {
   events: Map<string, StoredEvent>;
   /** Busy time that is not one of our events (meetings). */
   busy: TimeInterval[];
-  /** The last change's number; a sync token is `<owner>|<number>`. */
+  /** The last change's number; a cursor is `<owner>|<number>`. */
   changes: number;
-  /** Sync tokens older than this are expired (410). */
+  /** Cursors older than this are expired (ChangeCursorExpiredError). */
   tokensValidFrom: number;
   unavailable: string | null;
 }
 
-export type CalendarMethod = keyof CalendarGateway;
+/** A subscription the fake holds (what the provider would). */
+export interface FakeSubscription {
+  owner: string;
+  resource: string;
+  expiration: number;
+  address: string;
+  lifecycleAddress?: string;
+  secret: string;
+}
+
+export type CalendarMethod = Exclude<keyof CalendarPort, 'provider' | 'maxOwnersPerFreeBusy' | 'changeFeed'> | keyof ChangeFeed;
 
 /**
- * A small calendar in memory behind the CalendarGateway port, with Google's semantics where the daemon relies on
- * them: client-chosen ids (inserting an existing id returns the existing event, even a deleted one), deletes that
- * leave a `cancelled` event behind, free/busy from confirmed events and meetings, incremental sync with tokens
- * (cancelled events included; a full sync lists only live ones), push channels. Owners act on it with the
- * `…AsOwner` helpers; `setUnavailable` makes an owner's token refused (OwnerUnavailableError).
+ * A small calendar in memory behind the CalendarPort, with Google's semantics where the daemon relies on them:
+ * the create key is the event id (creating an existing key returns the existing event, even a deleted one), deletes
+ * that leave a `cancelled` event behind, free/busy from live timed events and meetings, a change feed with cursors
+ * (cancelled events included; a full read lists only live ones) and subscriptions. `{ renew: true }` gives the
+ * change feed a `renew` (as Graph has). Owners act on it with the `…AsOwner` helpers; `setUnavailable` makes an
+ * owner's token refused (OwnerUnavailableError).
  */
-export class FakeCalendar implements CalendarGateway {
+export class FakeCalendar implements CalendarPort {
+  readonly provider = 'google' as const;
+  readonly maxOwnersPerFreeBusy = 50;
+  readonly changeFeed: ChangeFeed;
   private readonly owners = new Map<string, OwnerCalendar>();
-  readonly channels = new Map<string, { owner: string; resourceId: string; expiration: number; address: string }>();
+  readonly subscriptions = new Map<string, FakeSubscription>();
+  /** Every subscription the daemon stopped, as it named it. */
+  readonly stopped: CalendarSubscription[] = [];
   /** Every call, in order. */
   readonly calls: Array<{ method: CalendarMethod; owner: string }> = [];
-  private etag = 0;
+  /** Failures the next calls of a method will throw (one each). */
+  private readonly failures = new Map<CalendarMethod, Error[]>();
+  private subscriptionCount = 0;
 
   constructor(
     private readonly clock: Clock = systemClock,
     private readonly defaultTimeZone: string | null = 'UTC',
-  ) {}
+    options: { renew?: boolean } = {},
+  ) {
+    const feed: ChangeFeed = {
+      changes: (owner, cursor, keep) => this.changes(owner, cursor, keep),
+      subscribe: (owner, request) => this.subscribe(owner, request),
+      stop: (owner, subscription) => this.stop(owner, subscription),
+    };
+    if (options.renew) feed.renew = (owner, subscription, ttlSeconds) => this.renew(owner, subscription, ttlSeconds);
+    this.changeFeed = feed;
+  }
 
   addOwner(email: string, opts: { timeZone?: string | null } = {}): this {
     this.calendar(email).timeZone = opts.timeZone === undefined ? this.defaultTimeZone : opts.timeZone;
@@ -68,17 +96,25 @@ export class FakeCalendar implements CalendarGateway {
     this.calendar(email).unavailable = reason;
   }
 
-  /** Every sync token issued so far for this owner answers 410 from now on. */
+  /** Every cursor issued so far for this owner is expired from now on. */
   expireSyncTokens(email: string): void {
     const c = this.calendar(email);
     c.tokensValidFrom = c.changes + 1;
   }
 
+  /** The next call of `method` throws `err` (queued: one failure per call). */
+  failNext(method: CalendarMethod, err: Error): void {
+    this.failures.set(method, [...(this.failures.get(method) ?? []), err]);
+  }
+
+  /** The provider drops a subscription on its own (as Graph may: subscriptionRemoved). */
+  removeSubscription(id: string): void {
+    this.subscriptions.delete(id);
+  }
+
   /** The owner's events (deleted ones only when asked), as stored. */
   events(email: string, opts: { includeCancelled?: boolean } = {}): CalendarEvent[] {
-    return [...this.calendar(email).events.values()]
-      .map((s) => clone(s.event))
-      .filter((e) => opts.includeCancelled || e.status !== 'cancelled');
+    return [...this.calendar(email).events.values()].map((s) => clone(s.event)).filter((e) => opts.includeCancelled || !e.cancelled);
   }
 
   event(email: string, id: string): CalendarEvent | null {
@@ -94,30 +130,31 @@ export class FakeCalendar implements CalendarGateway {
   // ─── what owners do in their calendar UI ────────────────────────────────────────────────────────────────────
 
   moveEventAsOwner(email: string, id: string, start: string, end: string): CalendarEvent {
-    return this.change(email, id, (e) => ({ ...e, start: { dateTime: start, timeZone: e.start.timeZone }, end: { dateTime: end, timeZone: e.end.timeZone } }));
+    return this.change(email, id, (e) => ({ ...e, timing: { kind: 'timed', start, end } }));
   }
 
   makeAllDayAsOwner(email: string, id: string, date: string, endDate: string): CalendarEvent {
-    return this.change(email, id, (e) => ({ ...e, start: { date }, end: { date: endDate } }));
+    return this.change(email, id, (e) => ({ ...e, timing: { kind: 'all_day', startDate: date, endDate } }));
   }
 
   deleteEventAsOwner(email: string, id: string): void {
-    this.change(email, id, (e) => ({ ...e, status: 'cancelled' }));
+    this.change(email, id, (e) => ({ ...e, cancelled: true }));
   }
 
-  // ─── CalendarGateway ────────────────────────────────────────────────────────────────────────────────────────
+  // ─── CalendarPort ───────────────────────────────────────────────────────────────────────────────────────────
 
-  async getTimeZone(owner: string): Promise<string | null> {
-    this.calls.push({ method: 'getTimeZone', owner });
+  async timeZone(owner: string): Promise<string | null> {
+    this.called('timeZone', owner);
     this.usable(owner);
     return this.calendar(owner).timeZone;
   }
 
   async freeBusy(owners: string[], timeMin: string, timeMax: string): Promise<Map<string, OwnerAvailability>> {
+    if (new Set(owners).size > this.maxOwnersPerFreeBusy) throw new RangeError(`freeBusy takes at most ${this.maxOwnersPerFreeBusy} owners`);
     const answer = new Map<string, OwnerAvailability>();
     for (const owner of owners) {
-      this.calls.push({ method: 'freeBusy', owner });
-      // One refused token fails the request (Google: the impersonated caller); the gateway names the owner.
+      this.called('freeBusy', owner);
+      // One refused token fails the request (Google: the impersonated caller); the adapter names the owner.
       this.usable(owner);
       const c = this.calendar(owner);
       const min = Date.parse(timeMin);
@@ -126,91 +163,125 @@ export class FakeCalendar implements CalendarGateway {
         ...c.busy,
         ...[...c.events.values()]
           .map((s) => s.event)
-          .filter((e) => e.status !== 'cancelled' && e.start.dateTime && e.end.dateTime)
-          .map((e) => ({ start: e.start.dateTime as string, end: e.end.dateTime as string })),
+          .flatMap((e) => (!e.cancelled && e.timing.kind === 'timed' ? [{ start: e.timing.start, end: e.timing.end }] : [])),
       ].filter((b) => Date.parse(b.start) < max && Date.parse(b.end) > min);
       answer.set(owner, { kind: 'known', busy: intervals.sort((a, b) => Date.parse(a.start) - Date.parse(b.start)) });
     }
     return answer;
   }
 
-  async insertEvent(owner: string, e: NewCalendarEvent): Promise<CalendarEvent> {
-    this.calls.push({ method: 'insertEvent', owner });
+  async createEvent(owner: string, e: NewWindowEvent): Promise<CalendarEvent> {
+    this.called('createEvent', owner);
     this.usable(owner);
     const c = this.calendar(owner);
-    const existing = c.events.get(e.id);
+    const existing = c.events.get(e.key);
     if (existing) return clone(existing.event);
     const event: CalendarEvent = {
-      id: e.id,
-      status: 'confirmed',
-      start: { dateTime: e.start, timeZone: e.timeZone },
-      end: { dateTime: e.end, timeZone: e.timeZone },
-      summary: e.summary,
+      id: e.key,
+      cancelled: false,
+      timing: { kind: 'timed', start: e.start, end: e.end },
+      remediationId: e.remediationId,
+      title: e.title,
       description: e.description,
-      privateProperties: { ...e.privateProperties },
     };
     this.store(c, event);
     return clone(event);
   }
 
   async getEvent(owner: string, eventId: string, _limits?: CallLimits): Promise<CalendarEvent | null> {
-    this.calls.push({ method: 'getEvent', owner });
+    this.called('getEvent', owner);
     this.usable(owner);
     return this.event(owner, eventId);
   }
 
-  async patchEvent(owner: string, eventId: string, patch: EventPatch): Promise<CalendarEvent> {
-    this.calls.push({ method: 'patchEvent', owner });
+  async updateEvent(owner: string, eventId: string, patch: EventPatch): Promise<CalendarEvent> {
+    this.called('updateEvent', owner);
     this.usable(owner);
-    return this.change(owner, eventId, (e) => ({
-      ...e,
-      ...(patch.start ? { start: { dateTime: patch.start, timeZone: patch.timeZone ?? e.start.timeZone } } : {}),
-      ...(patch.end ? { end: { dateTime: patch.end, timeZone: patch.timeZone ?? e.end.timeZone } } : {}),
-      ...(patch.summary !== undefined ? { summary: patch.summary } : {}),
-      ...(patch.description !== undefined ? { description: patch.description } : {}),
-      ...(patch.privateProperties ? { privateProperties: { ...e.privateProperties, ...patch.privateProperties } } : {}),
-    }));
+    return this.change(owner, eventId, (e) => {
+      const timed = e.timing.kind === 'timed' ? e.timing : null;
+      const start = patch.start ?? timed?.start;
+      const end = patch.end ?? timed?.end;
+      return {
+        ...e,
+        ...(start !== undefined && end !== undefined && (patch.start !== undefined || patch.end !== undefined) ? { timing: { kind: 'timed', start, end } } : {}),
+        ...(patch.title !== undefined ? { title: patch.title } : {}),
+        ...(patch.description !== undefined ? { description: patch.description } : {}),
+      };
+    });
   }
 
   async deleteEvent(owner: string, eventId: string): Promise<void> {
-    this.calls.push({ method: 'deleteEvent', owner });
+    this.called('deleteEvent', owner);
     this.usable(owner);
     const s = this.calendar(owner).events.get(eventId);
-    if (!s || s.event.status === 'cancelled') return;
-    this.change(owner, eventId, (e) => ({ ...e, status: 'cancelled' }));
+    if (!s || s.event.cancelled) return;
+    this.change(owner, eventId, (e) => ({ ...e, cancelled: true }));
   }
 
-  async listChanges(owner: string, syncToken: string | null, keep: (e: CalendarEvent) => boolean = () => true): Promise<EventChanges> {
-    this.calls.push({ method: 'listChanges', owner });
+  // ─── ChangeFeed ─────────────────────────────────────────────────────────────────────────────────────────────
+
+  private async changes(owner: string, cursor: string | null, keep: (e: CalendarEvent) => boolean = () => true): Promise<CalendarChanges> {
+    this.called('changes', owner);
     this.usable(owner);
     const c = this.calendar(owner);
     let since = 0;
-    if (syncToken !== null) {
-      const [tokenOwner, n] = syncToken.split('|');
+    if (cursor !== null) {
+      const [cursorOwner, n] = cursor.split('|');
       since = Number(n);
-      if (tokenOwner !== owner || !Number.isInteger(since) || since < c.tokensValidFrom - 1) throw new SyncTokenExpiredError(owner);
+      if (cursorOwner !== owner || !Number.isInteger(since) || since < c.tokensValidFrom - 1) throw new ChangeCursorExpiredError(owner);
     }
     const changed = [...c.events.values()]
-      .filter((s) => (syncToken === null ? s.event.status !== 'cancelled' : s.changedAt > since))
+      .filter((s) => (cursor === null ? !s.event.cancelled : s.changedAt > since))
       .map((s) => clone(s.event));
-    return { events: changed.filter(keep), listed: changed.length, nextSyncToken: `${owner}|${c.changes}` };
+    return {
+      events: changed.filter(keep),
+      listed: changed.length,
+      cursor: `${owner}|${c.changes}`,
+      ...(c.timeZone ? { timeZone: c.timeZone } : {}),
+    };
   }
 
-  async watchEvents(owner: string, request: WatchRequest): Promise<WatchChannel> {
-    this.calls.push({ method: 'watchEvents', owner });
+  private async subscribe(owner: string, request: SubscribeRequest): Promise<CalendarSubscription> {
+    this.called('subscribe', owner);
     this.usable(owner);
+    const id = `sub-${++this.subscriptionCount}`;
     const expiration = this.clock.now() + request.ttlSeconds * 1000;
-    const resourceId = `resource-${owner}`;
-    this.channels.set(request.channelId, { owner, resourceId, expiration, address: request.address });
-    return { channelId: request.channelId, resourceId, expiration };
+    const resource = `resource-${owner}`;
+    this.subscriptions.set(id, {
+      owner,
+      resource,
+      expiration,
+      address: request.address,
+      ...(request.lifecycleAddress ? { lifecycleAddress: request.lifecycleAddress } : {}),
+      secret: request.secret,
+    });
+    return { id, resource, expiration };
   }
 
-  async stopChannel(owner: string, channel: { channelId: string; resourceId: string }): Promise<void> {
-    this.calls.push({ method: 'stopChannel', owner });
-    this.channels.delete(channel.channelId);
+  private async renew(owner: string, subscription: CalendarSubscription, ttlSeconds: number): Promise<CalendarSubscription> {
+    this.called('renew', owner);
+    this.usable(owner);
+    const held = this.subscriptions.get(subscription.id);
+    if (!held || held.owner !== owner || held.expiration <= this.clock.now()) {
+      throw new CalendarApiError(`subscription ${subscription.id} not found`, 404, 'notFound');
+    }
+    held.expiration = this.clock.now() + ttlSeconds * 1000;
+    return { id: subscription.id, resource: held.resource, expiration: held.expiration };
+  }
+
+  private async stop(owner: string, subscription: CalendarSubscription): Promise<void> {
+    this.called('stop', owner);
+    this.stopped.push({ ...subscription });
+    this.subscriptions.delete(subscription.id);
   }
 
   // ─── internals ──────────────────────────────────────────────────────────────────────────────────────────────
+
+  private called(method: CalendarMethod, owner: string): void {
+    this.calls.push({ method, owner });
+    const failure = this.failures.get(method)?.shift();
+    if (failure) throw failure;
+  }
 
   private calendar(email: string): OwnerCalendar {
     let c = this.owners.get(email);
@@ -228,13 +299,13 @@ export class FakeCalendar implements CalendarGateway {
 
   private store(c: OwnerCalendar, event: CalendarEvent): void {
     c.changes++;
-    c.events.set(event.id, { event: { ...event, etag: `"${++this.etag}"`, updated: new Date(this.clock.now()).toISOString() }, changedAt: c.changes });
+    c.events.set(event.id, { event, changedAt: c.changes });
   }
 
   private change(owner: string, id: string, fn: (e: CalendarEvent) => CalendarEvent): CalendarEvent {
     const c = this.calendar(owner);
     const s = c.events.get(id);
-    if (!s || s.event.status === 'cancelled') throw new CalendarApiError(`event ${id} not found in ${owner}'s calendar`, 404, 'notFound');
+    if (!s || s.event.cancelled) throw new CalendarApiError(`event ${id} not found in ${owner}'s calendar`, 404, 'notFound');
     this.store(c, fn(clone(s.event)));
     return clone((c.events.get(id) as StoredEvent).event);
   }

@@ -6,7 +6,7 @@ import type { PolicyEvent } from '../../src/ingest/policy-event';
 import type { Clock } from '../../src/lib/clock';
 import { createServices, type Services } from '../../src/services/create-services';
 import type { FeedCursorStore } from '../../src/services/lifecycle-webhook-service';
-import type { ServiceDeps } from '../../src/services/ports';
+import type { ServiceDeps, WatchRepository } from '../../src/services/ports';
 import type { AttemptResult } from '../../src/webhook/delivery-policy';
 import type { ResolutionSender, WebhookMessage } from '../../src/webhook/resolution-webhook';
 import { FakeCalendar } from './fake-calendar';
@@ -68,6 +68,8 @@ export interface FakeWorld {
   journal: Journal;
   store: InMemoryRemediationStore;
   calendar: FakeCalendar;
+  /** The subscriptions we hold and the sync cursors (CalendarWatchService's repository). */
+  watch: WatchRepository;
   scheduler: FakeJobScheduler;
   sender: FakeSender;
   services: Services;
@@ -82,11 +84,21 @@ export interface FakeWorld {
  * Every service built by createServices on in-memory ports: the store, the calendar, the job scheduler (which runs
  * jobs only when told), a recording webhook sender and a clock that moves only when the test moves it.
  */
-export function fakeWorld(opts: { now: string; notifyBeforeMinutes?: number; lockWaitMs?: number }): FakeWorld {
+export function fakeWorld(opts: {
+  now: string;
+  notifyBeforeMinutes?: number;
+  lockWaitMs?: number;
+  /** The calendar's change feed can renew a subscription (as Graph's); default: it cannot (as Google's). */
+  renew?: boolean;
+  lifecycleNotificationUrl?: string;
+  /** Another WatchRepository (e.g. the Redis WatchStore); default: in memory. */
+  watchStore?: WatchRepository;
+}): FakeWorld {
   const clock = new ManualClock(opts.now);
   const journal = new Journal();
   const store = new InMemoryRemediationStore({ clock, journal, lockWaitMs: opts.lockWaitMs ?? 2000 });
-  const calendar = new FakeCalendar(clock);
+  const calendar = new FakeCalendar(clock, 'UTC', { renew: opts.renew ?? false });
+  const watch = opts.watchStore ?? new InMemoryWatchStore();
   const scheduler = new FakeJobScheduler(clock, journal);
   const sender = new FakeSender();
   const deps: ServiceDeps = {
@@ -100,11 +112,18 @@ export function fakeWorld(opts: { now: string; notifyBeforeMinutes?: number; loc
       orgName: 'Acme Corp',
       scheduling: defaultSchedulingRules,
       notifyBeforeMinutes: opts.notifyBeforeMinutes ?? 15,
-      watch: { notificationUrl: 'https://mw.example/v1/google/notifications', pushHorizonMs: 6 * 3600_000, channelTtlSeconds: 3600, pollIntervalMs: 300_000, push: true },
+      watch: {
+        notificationUrl: 'https://mw.example/v1/google/notifications',
+        ...(opts.lifecycleNotificationUrl ? { lifecycleNotificationUrl: opts.lifecycleNotificationUrl } : {}),
+        pushHorizonMs: 6 * 3600_000,
+        channelTtlSeconds: 3600,
+        pollIntervalMs: 300_000,
+        push: true,
+      },
     },
   };
   const services = createServices(deps, {
-    watchStore: new InMemoryWatchStore(),
+    watchStore: watch,
     feedCursor: new InMemoryFeedCursor(),
     lifecycleJobs: scheduler,
     lifecycleSender: null,
@@ -116,6 +135,7 @@ export function fakeWorld(opts: { now: string; notifyBeforeMinutes?: number; loc
     journal,
     store,
     calendar,
+    watch,
     scheduler,
     sender,
     services,

@@ -1,0 +1,84 @@
+/**
+ * The Redis WatchStore across the upgrade to the provider-neutral port: channel records written by an older daemon
+ * name the resource `resourceId`; they are read as `resource`, so the channels it opened keep being verified,
+ * renewed and stopped (same Redis keys).
+ */
+import { Redis } from 'ioredis';
+import { WatchStore, type ChannelRecord } from '../../src/store/watch-store';
+import { fakeWorld, policyEvent } from '../support/fake-services';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
+
+const OWNER = 'legacy@acme.com';
+
+let redis: Redis;
+let prefix: string;
+beforeAll(() => {
+  redis = new Redis(TEST_REDIS_URL);
+});
+afterAll(() => redis.disconnect());
+beforeEach(() => {
+  prefix = uniquePrefix('watch-store');
+});
+afterEach(() => deletePrefix(prefix));
+
+/** What the daemon before the port change wrote for a channel: the same keys, the resource as `resourceId`. */
+async function writeLegacyChannel(c: { channelId: string; resourceId: string; owner: string; token: string; expiration: number }): Promise<void> {
+  await redis
+    .multi()
+    .set(`${prefix}:channel:${c.channelId}`, JSON.stringify(c))
+    .zadd(`${prefix}:channels`, c.expiration, c.channelId)
+    .set(`${prefix}:owner:${c.owner}:channel`, c.channelId)
+    .exec();
+}
+
+describe('WatchStore', () => {
+  it('saves and reads a channel under the same keys as before, the resource as `resource`', async () => {
+    const store = new WatchStore(redis, prefix);
+    const record: ChannelRecord = { channelId: 'mw-new', resource: 'res-new', owner: OWNER, token: 'secret', expiration: 1_900_000_000_000 };
+    await store.saveChannel(record);
+    expect(JSON.parse((await redis.get(`${prefix}:channel:mw-new`)) ?? 'null')).toEqual(record);
+    expect(await redis.get(`${prefix}:owner:${OWNER}:channel`)).toBe('mw-new');
+    expect(await redis.zscore(`${prefix}:channels`, 'mw-new')).toBe(String(record.expiration));
+    expect(await store.channel('mw-new')).toEqual(record);
+  });
+
+  it('reads a record an older daemon wrote with `resourceId`', async () => {
+    const legacy = { channelId: 'mw-old', resourceId: 'res-old', owner: OWNER, token: 'old-secret', expiration: 1_900_000_000_000 };
+    await writeLegacyChannel(legacy);
+    const store = new WatchStore(redis, prefix);
+    const expected: ChannelRecord = { channelId: 'mw-old', resource: 'res-old', owner: OWNER, token: 'old-secret', expiration: legacy.expiration };
+    expect(await store.channel('mw-old')).toEqual(expected);
+    expect(await store.currentChannel(OWNER)).toEqual(expected);
+    expect(await store.allChannels()).toEqual([expected]);
+    await store.removeChannel(expected);
+    expect(await store.allChannels()).toEqual([]);
+    expect(await store.currentChannel(OWNER)).toBeNull();
+  });
+
+  it('an upgraded daemon verifies notifications against an old channel and replaces it before it expires', async () => {
+    const w = fakeWorld({ now: '2026-11-23T12:00:00Z', watchStore: new WatchStore(redis, prefix) });
+    w.calendar.addOwner(OWNER, { timeZone: 'UTC' });
+    await w.ingest(policyEvent('policy_failing', 40, OWNER));
+    await w.scheduler.runBookings();
+    expect((await w.latest(40)).status).toBe('booked');
+    w.clock.set('2026-11-24T05:00:00Z');
+    // The channel the old daemon opened, expiring in 10 minutes.
+    const legacy = { channelId: 'mw-old', resourceId: 'res-old', owner: OWNER, token: 'old-secret', expiration: w.clock.now() + 600_000 };
+    await writeLegacyChannel(legacy);
+
+    const genuine = { subscriptionId: 'mw-old', secret: 'old-secret', resource: 'res-old', kind: 'changed' } as const;
+    await expect(w.services.watch.acceptNotification(genuine)).resolves.toEqual({ kind: 'sync', owner: OWNER });
+    await expect(w.services.watch.acceptNotification({ ...genuine, resource: 'res-other' })).resolves.toEqual({
+      kind: 'ignored',
+      reason: 'wrong resource id',
+      owner: OWNER,
+    });
+
+    expect(await w.services.watch.maintainChannels()).toEqual({ opened: 0, renewed: 1, stopped: 1 });
+    // Stopped as the provider knows it: its id and resource.
+    expect(w.calendar.stopped).toEqual([{ id: 'mw-old', resource: 'res-old', expiration: legacy.expiration }]);
+    const current = await w.watch.currentChannel(OWNER);
+    expect(current?.channelId).not.toBe('mw-old');
+    expect(JSON.parse((await redis.get(`${prefix}:channel:${current?.channelId}`)) ?? 'null')).toEqual(current);
+  });
+});
