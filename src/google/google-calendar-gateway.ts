@@ -6,6 +6,7 @@ import {
   type CalendarEvent,
   type CalendarPort,
   type CallLimits,
+  type ChangeFeed,
   type EventPatch,
   type NewWindowEvent,
   type OwnerAvailability,
@@ -70,7 +71,7 @@ export function quotaUserFor(owner: string): string {
 export class GoogleCalendarGateway implements CalendarPort {
   readonly provider = 'google' as const;
   readonly maxOwnersPerFreeBusy = FREEBUSY_MAX_OWNERS;
-  readonly changeFeed: GoogleChangeFeed;
+  readonly changeFeed: ChangeFeed;
   private readonly api: calendar_v3.Calendar;
   private readonly retry: RetryPolicy;
   /** For calls that must answer fast or not at all (see CallLimits). */
