@@ -16,7 +16,7 @@ import type { RescheduleService } from './reschedule-service';
  */
 export type NotificationVerdict =
   | { kind: 'sync'; owner: string }
-  | { kind: 'handled'; action: 'renewed' | 'replaced' | 'resubscribed' | 'forgotten'; owner: string }
+  | { kind: 'handled'; action: 'renewal requested' | 'forgotten'; owner: string }
   | { kind: 'ignored'; reason: string; owner?: string };
 
 export interface ChannelRound {
@@ -88,38 +88,31 @@ export class CalendarWatchService {
     }
   }
 
-  /** The provider asks for a renewal now (Graph's reauthorizationRequired): renewed, or replaced by a new one. */
-  private reauthorize(channel: ChannelRecord): Promise<NotificationVerdict> {
+  /**
+   * The provider asks for a renewal now (Graph's reauthorizationRequired; its notifications pause until then). The
+   * notification must be answered within seconds, so the channel is only marked: the next channel round (requested
+   * now) renews it, or replaces it when the provider cannot renew, and syncs the calendar for what the pause hid.
+   */
+  private async reauthorize(channel: ChannelRecord): Promise<NotificationVerdict> {
     const { owner } = channel;
-    return this.withChannelLock(owner, async () => {
-      const latest = await this.watch.channel(channel.channelId);
-      if (!latest) return { kind: 'ignored', reason: 'unknown channel', owner };
-      const current = await this.watch.currentChannel(owner);
-      // A channel already replaced is stopped by the next maintenance round: nothing to renew.
-      if (current?.channelId !== latest.channelId) return { kind: 'ignored', reason: 'superseded channel', owner };
-      if (await this.renewChannel(latest)) return { kind: 'handled', action: 'renewed', owner };
-      await this.openChannel(owner);
-      await this.stopChannel(latest, latest.expiration <= this.deps.clock.now() ? 'expired' : 'replaced');
-      return { kind: 'handled', action: 'replaced', owner };
-    });
+    const current = await this.watch.currentChannel(owner);
+    // A channel already replaced is stopped by the next maintenance round: nothing to renew.
+    if (current?.channelId !== channel.channelId) return { kind: 'ignored', reason: 'superseded channel', owner };
+    await this.watch.saveChannel({ ...current, renewRequested: true });
+    await this.deps.scheduler.requestChannelMaintenance();
+    return { kind: 'handled', action: 'renewal requested', owner };
   }
 
   /**
-   * The provider removed the subscription (Graph's subscriptionRemoved): our record goes, and the calendar is
-   * subscribed again if it was the owner's current channel and the owner still has a window to watch.
+   * The provider removed the subscription (Graph's subscriptionRemoved): our record goes now (nothing to stop), and
+   * the next channel round (requested now) subscribes the calendar again if the owner still has a window to watch.
    */
-  private resubscribe(channel: ChannelRecord): Promise<NotificationVerdict> {
+  private async resubscribe(channel: ChannelRecord): Promise<NotificationVerdict> {
     const { owner } = channel;
-    return this.withChannelLock(owner, async () => {
-      const latest = await this.watch.channel(channel.channelId);
-      if (!latest) return { kind: 'ignored', reason: 'unknown channel', owner };
-      await this.watch.removeChannel(latest);
-      this.deps.logger.info({ owner, channel: latest.channelId, why: 'removed by the provider' }, 'push channel closed');
-      const needed = (await this.watch.currentChannel(owner)) === null && (await this.needsChannel(owner, this.deps.clock.now()));
-      if (!needed) return { kind: 'handled', action: 'forgotten', owner };
-      await this.openChannel(owner);
-      return { kind: 'handled', action: 'resubscribed', owner };
-    });
+    await this.watch.removeChannel(channel);
+    this.deps.logger.info({ owner, channel: channel.channelId, why: 'removed by the provider' }, 'push channel closed');
+    await this.deps.scheduler.requestChannelMaintenance();
+    return { kind: 'handled', action: 'forgotten', owner };
   }
 
   /**
@@ -136,7 +129,7 @@ export class CalendarWatchService {
         : [],
     );
     const renewBefore = Math.min(3600_000, (this.settings.channelTtlSeconds * 1000) / 4);
-    const fresh = (c: ChannelRecord | null) => c !== null && c.expiration - now > renewBefore;
+    const fresh = (c: ChannelRecord | null) => c !== null && !c.renewRequested && c.expiration - now > renewBefore;
     for (const owner of needed) {
       if (fresh(await this.watch.currentChannel(owner))) continue;
       try {
@@ -146,6 +139,8 @@ export class CalendarWatchService {
           if (fresh(current)) return null;
           if (current && (await this.renewChannel(current))) return 'renewed';
           await this.openChannel(owner);
+          // The provider paused the old channel's notifications until a renewal: read what they would have said.
+          if (current?.renewRequested) await this.deps.scheduler.requestSync(owner);
           return current ? 'renewed' : 'opened';
         });
         if (opened) round[opened]++;
@@ -214,7 +209,10 @@ export class CalendarWatchService {
     if (!feed.renew || channel.expiration <= clock.now()) return false;
     try {
       const renewed = await feed.renew(channel.owner, subscriptionOf(channel), this.settings.channelTtlSeconds);
-      await this.watch.saveChannel({ ...channel, resource: renewed.resource || channel.resource, expiration: renewed.expiration });
+      const { renewRequested, ...rest } = channel;
+      await this.watch.saveChannel({ ...rest, resource: renewed.resource || channel.resource, expiration: renewed.expiration });
+      // Asked for by the provider: its notifications were paused until now, so read what they would have said.
+      if (renewRequested) await this.deps.scheduler.requestSync(channel.owner);
       logger.info({ owner: channel.owner, channel: channel.channelId, expiresInS: Math.round((renewed.expiration - clock.now()) / 1000) }, 'push channel renewed');
       return true;
     } catch (err) {

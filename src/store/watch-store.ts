@@ -12,6 +12,8 @@ export interface ChannelRecord {
   token: string;
   /** Epoch ms. */
   expiration: number;
+  /** The provider asked for a renewal (Graph's reauthorizationRequired): the next channel round renews it now. */
+  renewRequested?: boolean;
 }
 
 /**

@@ -95,12 +95,21 @@ describe('CalendarWatchService.acceptNotification: verified, then by kind', () =
     expect(await w.watch.currentChannel(OWNER)).toEqual(channel);
   });
 
-  it('reauthorize: renews the subscription now when the provider can', async () => {
+  it('reauthorize: answered at once (marked, a channel round requested); the round renews it when the provider can, then syncs', async () => {
     const w = fakeWorld({ now: MONDAY_NOON, renew: true });
     const channel = await watched(w);
     w.clock.advance(20 * 60_000);
+    const callsBefore = w.calendar.calls.length;
+    const roundsBefore = w.scheduler.channelMaintenanceRequests;
 
-    await expect(w.services.watch.acceptNotification(notification(channel, 'reauthorize'))).resolves.toEqual({ kind: 'handled', action: 'renewed', owner: OWNER });
+    await expect(w.services.watch.acceptNotification(notification(channel, 'reauthorize'))).resolves.toEqual({ kind: 'handled', action: 'renewal requested', owner: OWNER });
+    // Nothing asked of the provider while the notification waits for its answer.
+    expect(w.calendar.calls.length).toBe(callsBefore);
+    expect(w.scheduler.channelMaintenanceRequests).toBe(roundsBefore + 1);
+    expect(await w.watch.currentChannel(OWNER)).toEqual({ ...channel, renewRequested: true });
+
+    expect(await w.services.watch.maintainChannels()).toEqual({ opened: 0, renewed: 1, stopped: 0 });
+    expect(w.scheduler.syncRequests.splice(0)).toEqual([OWNER]);
 
     const renewed = await w.watch.currentChannel(OWNER);
     expect(renewed).toEqual({ ...channel, expiration: w.clock.now() + 3600_000 });
@@ -112,7 +121,9 @@ describe('CalendarWatchService.acceptNotification: verified, then by kind', () =
     const w = fakeWorld({ now: MONDAY_NOON });
     const channel = await watched(w);
 
-    await expect(w.services.watch.acceptNotification(notification(channel, 'reauthorize'))).resolves.toEqual({ kind: 'handled', action: 'replaced', owner: OWNER });
+    await expect(w.services.watch.acceptNotification(notification(channel, 'reauthorize'))).resolves.toEqual({ kind: 'handled', action: 'renewal requested', owner: OWNER });
+    expect(await w.services.watch.maintainChannels()).toEqual({ opened: 0, renewed: 1, stopped: 1 });
+    expect(w.scheduler.syncRequests.splice(0)).toEqual([OWNER]);
 
     const current = await w.watch.currentChannel(OWNER);
     expect(current?.channelId).not.toBe(channel.channelId);
@@ -127,7 +138,8 @@ describe('CalendarWatchService.acceptNotification: verified, then by kind', () =
     const channel = await watched(w);
     w.calendar.failNext('renew', new Error('403 forbidden'));
 
-    await expect(w.services.watch.acceptNotification(notification(channel, 'reauthorize'))).resolves.toEqual({ kind: 'handled', action: 'replaced', owner: OWNER });
+    await expect(w.services.watch.acceptNotification(notification(channel, 'reauthorize'))).resolves.toEqual({ kind: 'handled', action: 'renewal requested', owner: OWNER });
+    await w.services.watch.maintainChannels();
     expect((await w.watch.currentChannel(OWNER))?.channelId).not.toBe(channel.channelId);
     expect(w.calendar.callCount('subscribe')).toBe(2);
     expect(w.calendar.stopped.map((s) => s.id)).toEqual([channel.channelId]);
@@ -145,14 +157,17 @@ describe('CalendarWatchService.acceptNotification: verified, then by kind', () =
     expect([w.calendar.callCount('renew'), w.calendar.callCount('subscribe')]).toEqual([0, 1]);
   });
 
-  it('removed: forgets our record and subscribes again (nothing to stop: the provider dropped it)', async () => {
+  it('removed: forgets our record at once, and the channel round it requests subscribes again (nothing to stop: the provider dropped it)', async () => {
     const w = fakeWorld({ now: MONDAY_NOON, renew: true });
     const channel = await watched(w);
     w.calendar.removeSubscription(channel.channelId);
+    const roundsBefore = w.scheduler.channelMaintenanceRequests;
 
-    await expect(w.services.watch.acceptNotification(notification(channel, 'removed'))).resolves.toEqual({ kind: 'handled', action: 'resubscribed', owner: OWNER });
-
+    await expect(w.services.watch.acceptNotification(notification(channel, 'removed'))).resolves.toEqual({ kind: 'handled', action: 'forgotten', owner: OWNER });
     expect(await w.watch.channel(channel.channelId)).toBeNull();
+    expect(w.scheduler.channelMaintenanceRequests).toBe(roundsBefore + 1);
+    expect(await w.services.watch.maintainChannels()).toEqual({ opened: 1, renewed: 0, stopped: 0 });
+
     const current = await w.watch.currentChannel(OWNER);
     expect(current).not.toBeNull();
     expect(current?.channelId).not.toBe(channel.channelId);
@@ -170,6 +185,7 @@ describe('CalendarWatchService.acceptNotification: verified, then by kind', () =
     expect((await w.latest(20)).status).not.toBe('booked');
 
     await expect(w.services.watch.acceptNotification(notification(channel, 'removed'))).resolves.toEqual({ kind: 'handled', action: 'forgotten', owner: OWNER });
+    expect(await w.services.watch.maintainChannels()).toEqual({ opened: 0, renewed: 0, stopped: 0 });
     expect(await w.watch.currentChannel(OWNER)).toBeNull();
     expect(await w.watch.allChannels()).toEqual([]);
     expect(w.calendar.callCount('subscribe')).toBe(1);
