@@ -22,6 +22,11 @@ const RETRY_CAP_MS = 30 * 60_000;
 /** A replica books the pending remediations it claimed alone for up to this long (it releases them when done); if it dies, they are next in line again after. */
 const BOOKING_LEASE_MS = 20_000;
 
+/** Reads a calendar never read before in full (its cursor kept) and answers its time zone when the listing carries one. */
+export interface FirstCalendarRead {
+  readBeforeFirstBooking(owner: string): Promise<string | null>;
+}
+
 interface Plan {
   r: Remediation;
   email: string;
@@ -82,6 +87,8 @@ export class BookingService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly runner: TransitionRunner,
+    /** The first read of a calendar never read before (CalendarWatchService): it may answer the time zone too. */
+    private readonly firstRead?: FirstCalendarRead,
   ) {}
 
   async bookPending(): Promise<BookingRound> {
@@ -171,13 +178,26 @@ export class BookingService {
     const { store, calendar, settings, logger } = this.deps;
     const cached = await store.cachedTimeZone(email);
     if (cached) return cached;
-    const setting = await calendar.timeZone(email);
+    const setting = (await this.readFirst(email)) ?? (await calendar.timeZone(email));
     const resolved = resolveTimeZone(setting, fallback ?? settings.scheduling.fallbackTimeZone);
     if (resolved.usedFallback) {
       logger.warn({ owner: email, reason: resolved.reason, fallback: resolved.zone }, 'calendar time zone unreadable: using the fallback');
     }
     await store.cacheTimeZone(email, resolved.zone, resolved.usedFallback ? TZ_FALLBACK_TTL_SECONDS : TZ_TTL_SECONDS);
     return resolved.zone;
+  }
+
+  /** The zone from the first read of a calendar never read before, or null (read before, no zone in it, or failed). */
+  private async readFirst(email: string): Promise<string | null> {
+    if (!this.firstRead) return null;
+    try {
+      return await this.firstRead.readBeforeFirstBooking(email);
+    } catch (err) {
+      // The owner's calendar is gone: the booking fails as it would on the zone's own call. Anything else: that call.
+      if (err instanceof OwnerUnavailableError) throw err;
+      this.deps.logger.warn({ owner: email, err: (err as Error).message }, 'first read of the calendar failed: reading its time zone alone');
+      return null;
+    }
   }
 
   /** One freeBusy request for every planned owner. An owner whose token fails is taken out and the rest retried. */

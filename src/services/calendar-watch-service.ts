@@ -174,12 +174,33 @@ export class CalendarWatchService {
     return store.withOwnerLock(`channel:${owner}`, fn);
   }
 
-  /** The owner's current window is booked and starts within the push horizon. */
+  /**
+   * The owner's current window is booked and starts within the push horizon — or the owner's current remediation
+   * waits for its booking (a hand-over to the owner's next host, a rebook): the channel and its cursor stay open
+   * across it instead of being stopped and opened again a moment later (each costs a call, and a new channel a read).
+   * The first round after that booking stops it if the new window is beyond the horizon.
+   */
   private async needsChannel(owner: string, now: number): Promise<boolean> {
     const { store } = this.deps;
     const activeId = await store.activeForOwner(owner);
     const r = activeId ? await store.get(activeId) : null;
-    return this.settings.push && r !== null && r.status === 'booked' && Date.parse(r.start ?? '') <= now + this.settings.pushHorizonMs;
+    if (!this.settings.push || r === null) return false;
+    if (r.status === 'pending') return true;
+    return r.status === 'booked' && Date.parse(r.start ?? '') <= now + this.settings.pushHorizonMs;
+  }
+
+  /**
+   * Before the first booking on a calendar we have never read: reads it in full once and keeps the cursor, so the
+   * subscription that follows the booking needs no read of its own; when the provider's listing carries the
+   * calendar's time zone (Google's events.list does), that read also answers the zone and saves the separate call.
+   * Returns the zone, or null when the provider's listing has none or the calendar was read before.
+   */
+  async readBeforeFirstBooking(owner: string): Promise<string | null> {
+    if (await this.watch.syncToken(owner)) return null;
+    const changes = await this.deps.calendar.changeFeed.changes(owner, null, mayBeOurs);
+    await this.watch.setSyncToken(owner, changes.cursor);
+    await this.watch.markSynced(owner, this.deps.clock.now());
+    return changes.timeZone ?? null;
   }
 
   private async openChannel(owner: string): Promise<ChannelRecord> {

@@ -45,11 +45,12 @@ export function createServices(deps: ServiceDeps, extras: ServiceExtras): Servic
   const fleet = new FleetSyncService(deps, runner, remediations);
   const fires = new FireService(deps, runner, reschedule, extras.delivery, deps.fleet ? fleet : undefined);
   const lifecycle = new LifecycleWebhookService(deps, extras.feedCursor, extras.lifecycleJobs, extras.lifecycleSender, extras.lifecycle);
+  const watch = new CalendarWatchService(deps, extras.watchStore, reschedule);
   return {
     remediations,
-    bookings: new BookingService(deps, runner),
+    bookings: new BookingService(deps, runner, watch),
     fires,
-    watch: new CalendarWatchService(deps, extras.watchStore, reschedule),
+    watch,
     notices: new WindowNoticeService(deps, runner),
     lifecycle,
     admin: new AdminService(deps, runner, remediations, fires),

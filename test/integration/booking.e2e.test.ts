@@ -55,14 +55,13 @@ describe('booking a maintenance window (daemon + Redis + Calendar emulator)', ()
     expect(event?.extendedProperties?.private?.[OWNED_BY_PROPERTY]).toBe(r.id);
     expect(Date.parse(event?.start.dateTime ?? '')).toBe(Date.parse('2026-11-24T09:00:00Z'));
 
-    // Google calls for one booked and watched window: one token, one settings read, one freeBusy, one insert,
-    // then one channel for the owner's calendar and one full listing for its sync token.
-    await waitFor(() => t.env.emulator.callCounts({ owner })['events.list'] === 1, { what: 'initial sync' });
+    // Google calls for one booked and watched window: one token, one full listing of the calendar before booking
+    // (its sync token, and the calendar's zone: no settings read), one freeBusy, one insert, then one channel.
+    await waitFor(() => t.env.emulator.callCounts({ owner })['events.watch'] === 1, { what: 'the channel' });
     // No other call to come: every notification (the echo of our insert) handled, no job left to make one.
     await calendarSettled(t.env);
     expect(t.env.emulator.callCounts({ owner })).toEqual({
       token: 1,
-      'settings.get': 1,
       'freebusy.query': 1,
       'events.insert': 1,
       'events.watch': 1,
@@ -90,12 +89,28 @@ describe('booking a maintenance window (daemon + Redis + Calendar emulator)', ()
     expect(r.start).toBe('2026-11-24T10:30:00.000+05:30');
   });
 
-  it('falls back to the configured time zone when the calendar setting cannot be read', async () => {
+  it('falls back to the configured time zone when the calendar cannot tell its zone', async () => {
+    // Neither the first read of the calendar (events.list carries its zone) nor the setting answers.
     const owner = addOwner(t, 'no.settings@acme.com', 'Asia/Tokyo', { settingsError: 500 });
-    await postFailing(t, 104, owner);
-    const r = await t.daemon.waitForStatus(104, 'booked');
-    expect(r.time_zone).toBe('America/New_York');
-    expect(r.start).toBe('2026-11-24T09:00:00.000-05:00');
+    t.env.emulator.injectFault({ method: 'events.list', owner, status: 500 });
+    try {
+      await postFailing(t, 104, owner);
+      const r = await t.daemon.waitForStatus(104, 'booked');
+      expect(r.time_zone).toBe('America/New_York');
+      expect(r.start).toBe('2026-11-24T09:00:00.000-05:00');
+      expect(t.env.emulator.calls.filter((c) => c.owner === owner && c.method === 'settings.get').length).toBeGreaterThan(0);
+    } finally {
+      t.env.emulator.clearFaults();
+    }
+  });
+
+  it('takes the zone from the first read of the calendar when the setting cannot be read', async () => {
+    const owner = addOwner(t, 'list.zone@acme.com', 'Asia/Tokyo', { settingsError: 500 });
+    await postFailing(t, 189, owner);
+    const r = await t.daemon.waitForStatus(189, 'booked');
+    expect(r.time_zone).toBe('Asia/Tokyo');
+    expect(r.start).toBe('2026-11-24T09:00:00.000+09:00');
+    expect(t.env.emulator.callCounts({ owner })['settings.get']).toBeUndefined();
   });
 
   it('asks freeBusy for many owners in one request', async () => {

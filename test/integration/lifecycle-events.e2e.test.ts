@@ -25,6 +25,9 @@ describe('lifecycle events: history, feed and lifecycle webhooks', () => {
     await t.daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 701, emails: [owner] }));
     const booked = await t.daemon.waitForStatus(701, 'booked');
     expect(booked.start).toBe('2026-11-24T09:00:00.000+00:00');
+    // Watched: the calendar was read before the booking and its channel opens right after it (a change in between
+    // would be found by the poll, not by a notification).
+    await waitFor(() => t.env.emulator.channels().some((c) => c.owner === owner), { what: `channel for ${owner}` });
 
     // The owner drags it to 10:00 on the same Tuesday: followed.
     t.env.emulator.patchEventAsOwner(owner, booked.calendar_event_id as string, {

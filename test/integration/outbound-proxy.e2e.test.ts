@@ -32,7 +32,7 @@ describe('outbound requests through the operator’s proxy (HTTP_PROXY, NO_PROXY
     await proxy.close();
   });
 
-  it('books through the proxy (token, settings, freeBusy, insert), fires the webhook through it, skips NO_PROXY hosts', async () => {
+  it('books through the proxy (token, calendar read, freeBusy, insert), fires the webhook through it, skips NO_PROXY hosts', async () => {
     const owner = addOwner(t, 'proxied@acme.com');
     const host = fleetHost(601, [owner], { hostname: 'p601', display_name: 'Proxied Mac' });
     fleet.hosts.set(host.id, host);
@@ -54,7 +54,7 @@ describe('outbound requests through the operator’s proxy (HTTP_PROXY, NO_PROXY
     expect(proxy.targets()).toEqual(new Set([google, webhook]));
     // Every Google call, the token request included, came in on a connection the proxy opened.
     const calls = t.env.emulator.calls.filter((c) => c.owner === owner);
-    expect(calls.map((c) => c.method)).toEqual(expect.arrayContaining(['token', 'settings.get', 'freebusy.query', 'events.insert']));
+    expect(calls.map((c) => c.method)).toEqual(expect.arrayContaining(['token', 'events.list', 'freebusy.query', 'events.insert']));
     for (const call of calls) expect({ method: call.method, viaProxy: proxy.upstreamPorts.has(call.peerPort ?? -1) }).toEqual({ method: call.method, viaProxy: true });
     // With the credentials from the proxy URL.
     expect(proxy.requests.every((r) => r.authorization === `Basic ${Buffer.from('svc-mw:p@ss word').toString('base64')}`)).toBe(true);

@@ -233,3 +233,48 @@ describe('CalendarWatchService.maintainChannels: before a subscription expires',
     expect(w.calendar.stopped.map((s) => s.id)).toEqual([channel.channelId]);
   });
 });
+
+describe('CalendarWatchService: what a first booking and a hand-over cost', () => {
+  it('reads a calendar never read before once, before its first booking: the cursor is kept and the zone comes with it', async () => {
+    const w = fakeWorld({ now: MONDAY_NOON });
+    w.calendar.addOwner(OWNER, { timeZone: 'Europe/Zurich' });
+    await w.ingest(policyEvent('policy_failing', 20, OWNER));
+    await w.scheduler.runBookings();
+    expect(await w.latest(20)).toMatchObject({ status: 'booked', timeZone: 'Europe/Zurich', start: '2026-11-24T09:00:00.000+01:00' });
+    // One full read (it carried the zone), no separate zone read; the cursor is kept for the channel.
+    expect([w.calendar.callCount('changes', OWNER), w.calendar.callCount('timeZone', OWNER)]).toEqual([1, 0]);
+    expect(await w.watch.syncToken(OWNER)).toBeTruthy();
+    // The channel opened within the push horizon needs no read of its own.
+    w.clock.set(TUESDAY_EARLY);
+    expect(await w.services.watch.maintainChannels()).toEqual({ opened: 1, renewed: 0, stopped: 0 });
+    expect(w.scheduler.syncRequests).toEqual([]);
+  });
+
+  it('keeps the owner’s channel and cursor open across a hand-over to the next host (nothing stopped, nothing reopened)', async () => {
+    const w = fakeWorld({ now: MONDAY_NOON });
+    const channel = await watched(w);
+    await w.ingest(policyEvent('policy_failing', 21, OWNER));
+    expect((await w.latest(21)).status).toBe('queued');
+    const subscribesBefore = w.calendar.callCount('subscribe');
+
+    // Host 20 passes: its window is withdrawn and host 21 waits for its booking; a channel round runs meanwhile.
+    await w.ingest(policyEvent('policy_passing', 20, OWNER));
+    expect((await w.latest(21)).status).toBe('pending');
+    expect(await w.services.watch.maintainChannels()).toEqual({ opened: 0, renewed: 0, stopped: 0 });
+    await w.scheduler.runWithdrawals();
+    await w.scheduler.runBookings();
+    expect((await w.latest(21)).status).toBe('booked');
+    expect(await w.services.watch.maintainChannels()).toEqual({ opened: 0, renewed: 0, stopped: 0 });
+
+    expect(await w.watch.currentChannel(OWNER)).toEqual(channel);
+    expect([w.calendar.callCount('subscribe') - subscribesBefore, w.calendar.callCount('stop'), w.calendar.callCount('timeZone', OWNER)]).toEqual([0, 0, 0]);
+  });
+
+  it('stops the channel once the owner has nothing left to book', async () => {
+    const w = fakeWorld({ now: MONDAY_NOON });
+    const channel = await watched(w);
+    await w.ingest(policyEvent('policy_passing', 20, OWNER));
+    expect(await w.services.watch.maintainChannels()).toEqual({ opened: 0, renewed: 0, stopped: 1 });
+    expect(w.calendar.stopped.map((s) => s.id)).toEqual([channel.channelId]);
+  });
+});
