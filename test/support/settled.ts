@@ -30,11 +30,11 @@ export async function calendarSettled(env: TestEnv, what = 'the daemon to handle
   const { policyEvents, bookings, calendarSync, calendarWatch } = env.probe.queues;
   await waitFor(
     async () => {
-      const sent = env.emulator.notificationsSent;
-      await env.emulator.notificationsSettled();
+      const sent = env.calendars.notificationsSent();
+      await env.calendars.notificationsSettled();
       if ((await pendingJobs([policyEvents, bookings, calendarSync, calendarWatch])).length > 0) return false;
-      await env.emulator.notificationsSettled();
-      return env.emulator.notificationsSent === sent;
+      await env.calendars.notificationsSettled();
+      return env.calendars.notificationsSent() === sent;
     },
     { what },
   );
