@@ -106,7 +106,7 @@ export async function startTestEnv(opts: TestEnvOptions): Promise<TestEnv> {
           MICROSOFT_TENANT_ID: graph.tenantId,
           MICROSOFT_CLIENT_ID: TEST_MICROSOFT_APP.clientId,
           MICROSOFT_CLIENT_SECRET: TEST_MICROSOFT_APP.secret,
-          MICROSOFT_GRAPH_URL: graph.graphUrl,
+          MICROSOFT_GRAPH_URL: graph.baseUrl,
           MICROSOFT_LOGIN_URL: graph.baseUrl,
         }
       : {};

@@ -47,7 +47,7 @@ export class GraphEmulator {
     this.certificate = createSelfSignedCertificate({ commonName: 'graph-emulator', altNames: ['localhost', '127.0.0.1', '::1'] });
     this.concurrency = new MailboxConcurrency(opts.mailboxConcurrencyLimit ?? 4);
     this.delivery = new NotificationDelivery(this.now, opts.notificationCa, opts.logger);
-    this.directory = new MailboxDirectory(this.now, (mailbox, event, change) => this.changed(mailbox, event, change));
+    this.directory = new MailboxDirectory(this.now, (mailbox, event, change) => this.changed(mailbox, event, change), opts.autoCreateMailboxes ?? false);
     this.subs = new Subscriptions(this.directory, this.delivery, {
       now: this.now,
       tenantId: this.tenantId,

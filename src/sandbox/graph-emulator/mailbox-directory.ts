@@ -52,10 +52,14 @@ export class Mailbox {
 
 export class MailboxDirectory {
   private readonly byAddress = new Map<string, Mailbox>();
+  /** Addresses removed on purpose: never created again on first use. */
+  private readonly removed = new Set<string>();
 
   constructor(
     private readonly now: () => number,
     private readonly onChange: (mailbox: Mailbox, event: StoredEvent, change: ChangeType) => void,
+    /** The sandbox's directory: an unknown SMTP address is a new mailbox (in UTC) on first use. */
+    private readonly autoCreate = false,
   ) {}
 
   add(address: string, opts: MailboxOptions = {}): Mailbox {
@@ -77,12 +81,14 @@ export class MailboxDirectory {
     const byAddress = this.byAddress.get(key);
     if (byAddress) return byAddress;
     for (const mailbox of this.byAddress.values()) if (mailbox.id === key) return mailbox;
+    if (this.autoCreate && /^[^@\s/]+@[^@\s/]+$/.test(key) && !this.removed.has(key)) return this.add(key);
     return undefined;
   }
 
   /** The user leaves the tenant: their address and object id are unknown from now on. */
   remove(idOrAddress: string): boolean {
     const mailbox = this.get(idOrAddress);
+    if (mailbox) this.removed.add(mailbox.address);
     return mailbox !== undefined && this.byAddress.delete(mailbox.address);
   }
 

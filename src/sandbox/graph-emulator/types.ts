@@ -153,6 +153,8 @@ export interface GraphEmulatorOptions {
   maxSchedules?: number;
   /** Longest subscription on events, in minutes. CONFLICT in the docs: 4230 (older) or 10080 (current); default 10080. */
   maxSubscriptionMinutes?: number;
+  /** The sandbox: an unknown SMTP address is a new, empty mailbox in UTC on first use (a removed one stays gone). Default false. */
+  autoCreateMailboxes?: boolean;
   /** Graph requires https notification URLs; tests with a plain-HTTP receiver set this. Default false. */
   allowHttpNotificationUrls?: boolean;
   /** Time a receiver has to answer the validation handshake (Graph: 10 s). */
