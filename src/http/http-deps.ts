@@ -28,6 +28,8 @@ export interface HttpDeps {
   };
   /** A calendar notification (parsed by the provider's route): verified against our subscriptions, then acted on. */
   notify(n: CalendarNotification): Promise<NotificationVerdict>;
+  /** How long a Graph notification batch may take to be stored before the answer is 503 (default 2,500 ms). */
+  graphAnswerWithinMs?: number;
   /** Prometheus text (unset: /metrics answers 404). */
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** The BullMQ queues shown at /admin/queues (unset: no dashboard). */

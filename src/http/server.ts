@@ -6,6 +6,7 @@ import type { ErrorCode } from './error-codes';
 import { HttpError } from './errors';
 import { eventRoutes } from './event-routes';
 import { googleRoutes } from './google-routes';
+import { microsoftRoutes } from './microsoft-routes';
 import { hostRoutes } from './host-routes';
 import { maintenanceRoutes } from './maintenance-routes';
 import { healthRoutes } from './health-routes';
@@ -95,6 +96,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   statusPageRoutes(app, deps);
   await operationsRoutes(app, deps);
   googleRoutes(app, deps);
+  microsoftRoutes(app, deps, { answerWithinMs: deps.graphAnswerWithinMs });
   healthRoutes(app, deps);
 
   return app;
