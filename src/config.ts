@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultSchedulingRules } from '../config/scheduling';
 import type { SchedulingRules } from './domain/scheduling-rules';
+import type { CalendarProviderName } from './ports/calendar';
 import { LIFECYCLE_EVENT_TYPES, type LifecycleEventType } from './domain/lifecycle-event';
 import { describeProxy, type OutboundProxy } from './lib/outbound-proxy';
 import { parseHostPorts, type RedisConnectionConfig } from './lib/redis-connection';
@@ -77,11 +78,30 @@ const envSchema = z.object({
   ),
   HOST: z.preprocess(emptyToUndefined, z.string().default('0.0.0.0')),
   PUBLIC_URL: z.preprocess(emptyToUndefined, httpUrl.optional()),
+  CALENDAR_PROVIDER: z.preprocess(
+    (v) => (typeof v === 'string' ? (v.trim() === '' ? undefined : v.trim().toLowerCase()) : v),
+    z.enum(['google', 'microsoft'], { error: 'must be google or microsoft' }).default('google'),
+  ),
   GOOGLE_CREDENTIALS_FILE: z.preprocess(emptyToUndefined, z.string().optional()),
   GOOGLE_API_URL: z.preprocess(emptyToUndefined, httpUrl.default('https://www.googleapis.com/')),
   GOOGLE_TOKEN_URL: z.preprocess(emptyToUndefined, httpUrl.default('https://oauth2.googleapis.com/token')),
   GOOGLE_MAX_REQUESTS_PER_MINUTE: z.preprocess(emptyToUndefined, positiveInt(10_000).default(9000)),
   GOOGLE_TIMEOUT_SECONDS: z.preprocess(emptyToUndefined, positiveInt(300).default(30)),
+  // Microsoft 365 through Graph (CALENDAR_PROVIDER=microsoft); src/microsoft/.
+  MICROSOFT_TENANT_ID: z.preprocess(
+    emptyToUndefined,
+    z.string().trim().regex(/^[A-Za-z0-9.-]{1,128}$/, 'must be the directory (tenant) id, a GUID, or its domain like contoso.onmicrosoft.com').optional(),
+  ),
+  MICROSOFT_CLIENT_ID: z.preprocess(
+    emptyToUndefined,
+    z.string().trim().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be the application (client) id, a GUID').optional(),
+  ),
+  MICROSOFT_CLIENT_SECRET: z.preprocess(emptyToUndefined, z.string().trim().optional()),
+  MICROSOFT_CLIENT_CERTIFICATE_FILE: z.preprocess(emptyToUndefined, z.string().trim().optional()),
+  MICROSOFT_GRAPH_URL: z.preprocess(emptyToUndefined, httpUrl.default('https://graph.microsoft.com/')),
+  MICROSOFT_LOGIN_URL: z.preprocess(emptyToUndefined, httpUrl.default('https://login.microsoftonline.com/')),
+  MICROSOFT_MAX_REQUESTS_PER_MINUTE: z.preprocess(emptyToUndefined, positiveInt(100_000).default(9000)),
+  MICROSOFT_TIMEOUT_SECONDS: z.preprocess(emptyToUndefined, positiveInt(300).default(30)),
   GOOGLE_DOMAIN: z.preprocess(
     emptyToUndefined,
     z
@@ -182,9 +202,16 @@ export interface Config {
   /** `url` is the single server's (default redis://127.0.0.1:6379); `connection` is what clients are made from. */
   redis: { url: string; urlFromEnv: boolean; keyPrefix: string; connection: RedisConnectionConfig };
   http: { port: number; host: string; publicUrl: string };
+  /** CALENDAR_PROVIDER: whose calendars are booked. */
+  calendarProvider: CalendarProviderName;
+  /** With CALENDAR_PROVIDER=google (sandbox also when the provider is microsoft: unused then). */
   google:
     | { mode: 'sandbox' }
     | { mode: 'live'; credentialsFile: string; apiUrl: string; tokenUrl: string };
+  /** With CALENDAR_PROVIDER=microsoft: the sandbox (no MICROSOFT_* credentials) or a real tenant. */
+  microsoft: MicrosoftConfig;
+  /** Microsoft Graph's request budget (shared by every daemon on the same Redis prefix) and per-request timeout. */
+  microsoftRequests: { maxPerMinute: number; timeoutSeconds: number };
   domain?: string;
   orgName?: string;
   resolutionWebhookUrl?: string;
@@ -214,6 +241,18 @@ export interface Config {
   /** MAINTENANCE_CONFIG_FILE (validated by loadConfig; re-read on SIGHUP). Unset: today's rules exactly. */
   maintenanceConfigFile?: string;
 }
+
+export type MicrosoftConfig =
+  | { mode: 'sandbox' }
+  | {
+      mode: 'live';
+      tenantId: string;
+      clientId: string;
+      /** MICROSOFT_CLIENT_SECRET, or MICROSOFT_CLIENT_CERTIFICATE_FILE (PEM: certificate and private key). */
+      credential: { kind: 'secret'; secret: string } | { kind: 'certificate'; file: string };
+      graphUrl: string;
+      loginUrl: string;
+    };
 
 /** Resolution webhook delivery: Standard Webhooks signing, per-request timeout, retry budget. */
 export interface WebhookConfig {
@@ -270,12 +309,43 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
   if (set('FLEET_URL') !== set('FLEET_API_TOKEN')) {
     problems.push({ variable: set('FLEET_URL') ? 'FLEET_API_TOKEN' : 'FLEET_URL', problem: 'must be set together with the other Fleet variable' });
   }
-  const sandbox = !set('GOOGLE_CREDENTIALS_FILE');
+  const provider = String(env.CALENDAR_PROVIDER ?? '').trim().toLowerCase() === 'microsoft' ? 'microsoft' : 'google';
+  const microsoftCredentials = ['MICROSOFT_TENANT_ID', 'MICROSOFT_CLIENT_ID', 'MICROSOFT_CLIENT_SECRET', 'MICROSOFT_CLIENT_CERTIFICATE_FILE'] as const;
+  if (provider === 'google') {
+    // A half-configured switch would book Google calendars while the operator believes it books Outlook ones.
+    for (const variable of microsoftCredentials.filter(set)) {
+      problems.push({ variable, problem: 'is for CALENDAR_PROVIDER=microsoft (the provider is google: set CALENDAR_PROVIDER=microsoft, or remove it)' });
+    }
+  } else {
+    if (set('GOOGLE_CREDENTIALS_FILE')) problems.push({ variable: 'GOOGLE_CREDENTIALS_FILE', problem: 'is for CALENDAR_PROVIDER=google (the provider is microsoft)' });
+    if (microsoftCredentials.some(set)) {
+      for (const variable of ['MICROSOFT_TENANT_ID', 'MICROSOFT_CLIENT_ID'] as const) {
+        if (!set(variable)) problems.push({ variable, problem: 'is required with the other MICROSOFT_* credentials (the app registration in Microsoft Entra)' });
+      }
+      if (set('MICROSOFT_CLIENT_SECRET') === set('MICROSOFT_CLIENT_CERTIFICATE_FILE')) {
+        problems.push({
+          variable: 'MICROSOFT_CLIENT_SECRET',
+          problem: set('MICROSOFT_CLIENT_SECRET')
+            ? 'cannot be set together with MICROSOFT_CLIENT_CERTIFICATE_FILE (set exactly one credential)'
+            : 'or MICROSOFT_CLIENT_CERTIFICATE_FILE is required (the app\'s credential; a certificate is what Microsoft recommends)',
+        });
+      }
+      const certFile = set('MICROSOFT_CLIENT_CERTIFICATE_FILE') ? String(env.MICROSOFT_CLIENT_CERTIFICATE_FILE).trim() : undefined;
+      if (certFile !== undefined && !existsSync(certFile)) {
+        problems.push({ variable: 'MICROSOFT_CLIENT_CERTIFICATE_FILE', problem: `names no readable file (got ${JSON.stringify(certFile)})` });
+      }
+    }
+  }
+  const liveVariable = provider === 'google' ? 'GOOGLE_CREDENTIALS_FILE' : 'MICROSOFT_TENANT_ID';
+  const sandbox = provider === 'google' ? !set('GOOGLE_CREDENTIALS_FILE') : !microsoftCredentials.some(set);
   if (sandbox && env.NODE_ENV?.trim() === 'production') {
     // The sandbox's calendars are in memory: in production that would book nobody's real calendar, silently.
     problems.push({
-      variable: 'GOOGLE_CREDENTIALS_FILE',
-      problem: 'is required with NODE_ENV=production (without it the daemon runs the in-memory Google Calendar sandbox)',
+      variable: liveVariable,
+      problem:
+        provider === 'google'
+          ? 'is required with NODE_ENV=production (without it the daemon runs the in-memory Google Calendar sandbox)'
+          : 'is required with NODE_ENV=production and CALENDAR_PROVIDER=microsoft (without the MICROSOFT_* credentials the daemon runs the in-memory Microsoft 365 sandbox)',
     });
   }
   // A real deployment answers owners' emails and triggers fixes: both tokens are required there.
@@ -286,8 +356,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
         variable,
         problem:
           variable === 'RESOLUTION_WEBHOOK_URL'
-            ? 'is required with GOOGLE_CREDENTIALS_FILE'
-            : 'is required with GOOGLE_CREDENTIALS_FILE (producers and admins authenticate with bearer tokens)',
+            ? `is required with ${liveVariable}`
+            : `is required with ${liveVariable} (producers and admins authenticate with bearer tokens)`,
       });
     }
   }
@@ -316,9 +386,24 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
       connection: redisConnection as RedisConnectionConfig,
     },
     http: { port, host: e.HOST, publicUrl: stripTrailingSlash(e.PUBLIC_URL ?? `http://localhost:${port}`) },
+    calendarProvider: e.CALENDAR_PROVIDER,
     google: e.GOOGLE_CREDENTIALS_FILE
       ? { mode: 'live', credentialsFile: e.GOOGLE_CREDENTIALS_FILE, apiUrl: withTrailingSlash(e.GOOGLE_API_URL), tokenUrl: e.GOOGLE_TOKEN_URL }
       : { mode: 'sandbox' },
+    microsoft:
+      e.CALENDAR_PROVIDER === 'microsoft' && e.MICROSOFT_TENANT_ID && e.MICROSOFT_CLIENT_ID
+        ? {
+            mode: 'live',
+            tenantId: e.MICROSOFT_TENANT_ID,
+            clientId: e.MICROSOFT_CLIENT_ID,
+            credential: e.MICROSOFT_CLIENT_SECRET
+              ? { kind: 'secret', secret: e.MICROSOFT_CLIENT_SECRET }
+              : { kind: 'certificate', file: e.MICROSOFT_CLIENT_CERTIFICATE_FILE as string },
+            graphUrl: withTrailingSlash(e.MICROSOFT_GRAPH_URL),
+            loginUrl: withTrailingSlash(e.MICROSOFT_LOGIN_URL),
+          }
+        : { mode: 'sandbox' },
+    microsoftRequests: { maxPerMinute: e.MICROSOFT_MAX_REQUESTS_PER_MINUTE, timeoutSeconds: e.MICROSOFT_TIMEOUT_SECONDS },
     domain: e.GOOGLE_DOMAIN,
     orgName: e.ORG_NAME,
     resolutionWebhookUrl: e.RESOLUTION_WEBHOOK_URL,
@@ -404,9 +489,24 @@ function redisConnectionOf(env: NodeJS.ProcessEnv, problems: ConfigProblem[]): R
  * sandbox and other API endpoints (an emulator) take what they are given.
  */
 export function pushPossible(config: Config): boolean {
+  if (config.calendarProvider === 'microsoft') {
+    // Graph refuses to create a subscription whose notification URL is not HTTPS (the emulator can be told to accept it).
+    if (config.microsoft.mode === 'sandbox') return true;
+    const host = new URL(config.microsoft.graphUrl).hostname;
+    const realGraph = REAL_GRAPH_HOSTS.some((h) => host === h);
+    return !realGraph || config.http.publicUrl.startsWith('https://');
+  }
   if (config.google.mode === 'sandbox') return true;
   const realGoogle = new URL(config.google.apiUrl).hostname.endsWith('googleapis.com');
   return !realGoogle || config.http.publicUrl.startsWith('https://');
+}
+
+/** Microsoft Graph's national clouds and the global service. */
+const REAL_GRAPH_HOSTS = ['graph.microsoft.com', 'graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn'];
+
+/** Whether the daemon runs on the in-memory calendars of its provider's sandbox (no credentials for that provider). */
+export function isSandbox(config: Config): boolean {
+  return config.calendarProvider === 'microsoft' ? config.microsoft.mode === 'sandbox' : config.google.mode === 'sandbox';
 }
 
 /** The proxy variables are read in either spelling; the lower-case one wins, as in curl and undici. */
@@ -420,7 +520,7 @@ function withProxyVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** URL variables: a bad value is shown without its credentials (GOOGLE_TOKEN_URL is an endpoint, not a token). */
-const URL_VARIABLES = new Set(['REDIS_URL', 'PUBLIC_URL', 'GOOGLE_API_URL', 'GOOGLE_TOKEN_URL', 'RESOLUTION_WEBHOOK_URL', 'LIFECYCLE_WEBHOOK_URL', 'FLEET_URL']);
+const URL_VARIABLES = new Set(['REDIS_URL', 'PUBLIC_URL', 'GOOGLE_API_URL', 'GOOGLE_TOKEN_URL', 'RESOLUTION_WEBHOOK_URL', 'LIFECYCLE_WEBHOOK_URL', 'FLEET_URL', 'MICROSOFT_GRAPH_URL', 'MICROSOFT_LOGIN_URL']);
 
 /** The value as a ConfigError may quote it: never a secret, a token or a URL's credentials. */
 function redactIfSecret(variable: string, value: string): string {

@@ -1,4 +1,7 @@
-import { ConfigError, loadConfig, pushPossible } from '../../src/config';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, isSandbox, loadConfig, pushPossible } from '../../src/config';
 import { defaultSchedulingRules } from '../../config/scheduling';
 
 /** A real deployment (Google credentials) needs both tokens. */
@@ -233,5 +236,74 @@ describe('loadConfig', () => {
     expect(pushPossible(loadConfig({ ...live, PUBLIC_URL: 'https://mw.acme.com' }))).toBe(true);
     expect(pushPossible(loadConfig({ ...live, GOOGLE_API_URL: 'http://127.0.0.1:9999/' }))).toBe(true);
     expect(pushPossible(loadConfig({}))).toBe(true); // the sandbox
+  });
+
+  describe('CALENDAR_PROVIDER=microsoft', () => {
+    const CLIENT_ID = '6731de76-14a6-49ae-97bc-6eba6914391e';
+    const MS = { CALENDAR_PROVIDER: 'microsoft', MICROSOFT_TENANT_ID: 'contoso.onmicrosoft.com', MICROSOFT_CLIENT_ID: CLIENT_ID };
+    const certFile = join(mkdtempSync(join(tmpdir(), 'mw-config-')), 'app.pem');
+    writeFileSync(certFile, '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
+
+    it('defaults to google; microsoft without credentials is the Microsoft 365 sandbox', () => {
+      expect(loadConfig({}).calendarProvider).toBe('google');
+      const c = loadConfig({ CALENDAR_PROVIDER: 'Microsoft' });
+      expect(c.calendarProvider).toBe('microsoft');
+      expect(c.microsoft).toEqual({ mode: 'sandbox' });
+      expect(isSandbox(c)).toBe(true);
+      expect(c.redis.keyPrefix).toBe('{mw-sandbox}');
+      expect(c.microsoftRequests).toEqual({ maxPerMinute: 9000, timeoutSeconds: 30 });
+      expect(() => loadConfig({ CALENDAR_PROVIDER: 'outlook' })).toThrow(/CALENDAR_PROVIDER must be google or microsoft \(got "outlook"\)/);
+    });
+
+    it('reads a tenant with a client secret, with the documented URLs (trailing slash added)', () => {
+      const c = loadConfig({ ...MS, ...TOKENS, ...WEBHOOK, MICROSOFT_CLIENT_SECRET: 's3cr3t', MICROSOFT_GRAPH_URL: 'https://127.0.0.1:9443', MICROSOFT_LOGIN_URL: 'https://127.0.0.1:9443' });
+      expect(c.microsoft).toEqual({
+        mode: 'live',
+        tenantId: 'contoso.onmicrosoft.com',
+        clientId: CLIENT_ID,
+        credential: { kind: 'secret', secret: 's3cr3t' },
+        graphUrl: 'https://127.0.0.1:9443/',
+        loginUrl: 'https://127.0.0.1:9443/',
+      });
+      expect(isSandbox(c)).toBe(false);
+      expect(c.redis.keyPrefix).toBe('{mw}');
+      const d = loadConfig({ ...MS, ...TOKENS, ...WEBHOOK, MICROSOFT_CLIENT_CERTIFICATE_FILE: certFile });
+      expect(d.microsoft).toMatchObject({ credential: { kind: 'certificate', file: certFile }, graphUrl: 'https://graph.microsoft.com/', loginUrl: 'https://login.microsoftonline.com/' });
+    });
+
+    it.each([
+      [{ ...MS, ...TOKENS, ...WEBHOOK }, /MICROSOFT_CLIENT_SECRET or MICROSOFT_CLIENT_CERTIFICATE_FILE is required/],
+      [{ ...MS, ...TOKENS, ...WEBHOOK, MICROSOFT_CLIENT_SECRET: 's', MICROSOFT_CLIENT_CERTIFICATE_FILE: certFile }, /MICROSOFT_CLIENT_SECRET cannot be set together with MICROSOFT_CLIENT_CERTIFICATE_FILE/],
+      [{ ...MS, ...TOKENS, ...WEBHOOK, MICROSOFT_CLIENT_CERTIFICATE_FILE: '/nope.pem' }, /MICROSOFT_CLIENT_CERTIFICATE_FILE names no readable file \(got "\/nope.pem"\)/],
+      [{ CALENDAR_PROVIDER: 'microsoft', MICROSOFT_CLIENT_SECRET: 's', ...TOKENS, ...WEBHOOK }, /MICROSOFT_TENANT_ID is required with the other MICROSOFT_\* credentials .*; MICROSOFT_CLIENT_ID is required/],
+      [{ ...MS, MICROSOFT_CLIENT_ID: 'not-a-guid', MICROSOFT_CLIENT_SECRET: 's', ...TOKENS, ...WEBHOOK }, /MICROSOFT_CLIENT_ID must be the application \(client\) id, a GUID/],
+      [{ ...MS, MICROSOFT_CLIENT_SECRET: 's' }, /INGEST_TOKEN is required with MICROSOFT_TENANT_ID .*RESOLUTION_WEBHOOK_URL is required with MICROSOFT_TENANT_ID/],
+      [{ MICROSOFT_TENANT_ID: 'contoso.onmicrosoft.com' }, /MICROSOFT_TENANT_ID is for CALENDAR_PROVIDER=microsoft/],
+      [{ CALENDAR_PROVIDER: 'microsoft', GOOGLE_CREDENTIALS_FILE: '/k.json' }, /GOOGLE_CREDENTIALS_FILE is for CALENDAR_PROVIDER=google/],
+      [{ CALENDAR_PROVIDER: 'microsoft', NODE_ENV: 'production' }, /MICROSOFT_TENANT_ID is required with NODE_ENV=production and CALENDAR_PROVIDER=microsoft/],
+    ])('refuses %j naming the variable', (env, message) => {
+      expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(ConfigError);
+      expect(() => loadConfig(env as NodeJS.ProcessEnv)).toThrow(message);
+    });
+
+    it('never echoes the client secret, and shows a bad Graph URL without its query', () => {
+      let message = '';
+      try {
+        loadConfig({ ...MS, MICROSOFT_CLIENT_SECRET: 'Zq8~topsecret', MICROSOFT_GRAPH_URL: 'ftp://graph?code=abc' });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/MICROSOFT_GRAPH_URL must be an http\(s\) URL \(got "ftp:\/\/graph"\)/);
+      expect(message).not.toContain('topsecret');
+      expect(message).not.toContain('code=abc');
+    });
+
+    it('turns subscriptions off only for the real Graph with a plain-HTTP PUBLIC_URL (Graph requires HTTPS)', () => {
+      const live = { ...MS, ...TOKENS, ...WEBHOOK, MICROSOFT_CLIENT_SECRET: 's' };
+      expect(pushPossible(loadConfig(live))).toBe(false);
+      expect(pushPossible(loadConfig({ ...live, PUBLIC_URL: 'https://mw.acme.com' }))).toBe(true);
+      expect(pushPossible(loadConfig({ ...live, MICROSOFT_GRAPH_URL: 'https://127.0.0.1:9443/' }))).toBe(true);
+      expect(pushPossible(loadConfig({ CALENDAR_PROVIDER: 'microsoft' }))).toBe(true);
+    });
   });
 });
