@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, pushPossible, SANDBOX_KEY_PREFIX, type Config } from './config';
+import type { Dispatcher } from 'undici';
+import { ConfigError, isSandbox, pushPossible, SANDBOX_KEY_PREFIX, type Config } from './config';
 import { FleetClient } from './fleet/fleet-client';
 import { GoogleCalendarGateway } from './google/google-calendar-gateway';
 import { OwnerAuthProvider } from './google/google-auth';
@@ -15,7 +16,10 @@ import { createLogger, type Logger } from './lib/logger';
 import { describeProxy, fetchThrough, proxyDispatcher } from './lib/outbound-proxy';
 import { ensureLocalRedis } from './lib/redis-bootstrap';
 import { connectRedis, createRedisClient } from './lib/redis-connection';
-import { clearSandboxState, registerSandboxRoutes, SINK_PATH, startSandbox, type Sandbox } from './sandbox/sandbox';
+import { clearSandboxState, googleSandboxView, registerSandboxRoutes, SINK_PATH, startSandbox, type SandboxCalendarView } from './sandbox/sandbox';
+import { microsoftSandboxView, startMicrosoftSandbox } from './sandbox/microsoft-sandbox';
+import { createMicrosoftCalendar, readClientCertificate, type MicrosoftCredential } from './microsoft/microsoft-calendar';
+import type { CalendarPort } from './ports/calendar';
 import { Metrics } from './observability/metrics';
 import { configInForce, DEFAULT_MAINTENANCE_CONFIG, MaintenanceConfigHolder } from './maintenance-config';
 import { createServices, type Services } from './services/create-services';
@@ -42,7 +46,15 @@ export interface AppOptions {
   googleRetry?: RetryOptions;
   /** Per-request Google timeout in ms (default GOOGLE_TIMEOUT_SECONDS). */
   googleTimeoutMs?: number;
+  /**
+   * The undici dispatcher for Graph and Microsoft Entra with real MICROSOFT_* credentials (tests: one that trusts
+   * the Graph emulator's certificate authority). Default: the outbound proxy, if any, else undici's global agent.
+   */
+  microsoftDispatcher?: Dispatcher;
 }
+
+/** A calendar provider's adapter as the composition root holds it: the port, and whether the provider answers. */
+type ProviderCalendar = CalendarPort & { reachability(boundMs?: number): Promise<{ ok: boolean }> };
 
 /**
  * The composition root: the one place where adapters are chosen and wired to the services.
@@ -62,7 +74,8 @@ export class App {
     private readonly scheduler: BullmqScheduler,
     private readonly workers: Workers,
     private readonly closers: Closer[],
-    private readonly sandbox: Sandbox | null,
+    /** The in-memory calendars of the provider's sandbox are in use. */
+    private readonly sandbox: boolean,
     private readonly bookingSweep: boolean,
     /** MAINTENANCE_CONFIG_FILE's configuration in force (null: no file, today's rules exactly). */
     readonly maintenance: MaintenanceConfigHolder | null,
@@ -112,32 +125,13 @@ export class App {
       workerConnection.on('error', () => undefined);
       closers.push(['redis (workers)', () => workerConnection.quit().catch(() => workerConnection.disconnect())]);
 
-      if (config.google.mode === 'sandbox' && config.redis.keyPrefix === SANDBOX_KEY_PREFIX) {
+      const sandboxMode = isSandbox(config);
+      if (sandboxMode && config.redis.keyPrefix === SANDBOX_KEY_PREFIX) {
         await clearSandboxState(redis, config.redis.keyPrefix, logger);
       }
       const store = new RemediationStore(redis, config.redis.keyPrefix, config.eventFeedMaxLength, config.fleet !== undefined);
 
-      let sandbox: Sandbox | null = null;
-      let credentials: ServiceAccountCredentials;
-      let apiUrl: string;
-      let tokenUrl: string;
-      let webhookUrl = config.resolutionWebhookUrl;
-      if (config.google.mode === 'sandbox') {
-        sandbox = await startSandbox(logger, () => clock.now());
-        const sb = sandbox;
-        closers.push(['sandbox', () => sb.close()]);
-        credentials = sandbox.key;
-        apiUrl = sandbox.emulator.baseUrl;
-        tokenUrl = sandbox.emulator.tokenUrl;
-        webhookUrl ??= `http://127.0.0.1:${config.http.port}${SINK_PATH}`;
-      } else {
-        credentials = readCredentials(config.google.credentialsFile);
-        apiUrl = config.google.apiUrl;
-        tokenUrl = config.google.tokenUrl;
-      }
-      if (!webhookUrl) throw new ConfigError('RESOLUTION_WEBHOOK_URL', 'is required with GOOGLE_CREDENTIALS_FILE');
-
-      // The operator's proxy for what leaves the host; the sandbox's emulator and sink are in this process.
+      // The operator's proxy for what leaves the host; the sandboxes' emulators and sink are in this process.
       const proxy = proxyDispatcher(config.outboundProxy);
       if (proxy) {
         const p = proxy;
@@ -145,35 +139,85 @@ export class App {
         const { httpsProxy, httpProxy, noProxy } = config.outboundProxy ?? {};
         logger.info({ httpsProxy: describeProxy(httpsProxy), httpProxy: describeProxy(httpProxy), noProxy }, 'outbound requests go through a proxy');
       }
-      const sinkIsLocal = sandbox !== null && config.resolutionWebhookUrl === undefined;
+      let webhookUrl = config.resolutionWebhookUrl;
+      if (sandboxMode) webhookUrl ??= `http://127.0.0.1:${config.http.port}${SINK_PATH}`;
+      if (!webhookUrl) throw new ConfigError('RESOLUTION_WEBHOOK_URL', 'is required with real calendars');
+      const sinkIsLocal = sandboxMode && config.resolutionWebhookUrl === undefined;
 
-      const googleTimeoutMs = opts.googleTimeoutMs ?? config.googleRequests.timeoutSeconds * 1000;
       const metrics = new Metrics({
         remediationsByStatus: () => store.statusCounts(),
         queueDepths: () => scheduler.depths(),
         redisUp: () => redis.ping().then((p) => p === 'PONG', () => false),
       });
+      const budget = config.calendarProvider === 'microsoft' ? config.microsoftRequests : config.googleRequests;
+      // The provider's request budget, shared by every daemon on this Redis prefix.
       const limiter = new RedisRequestLimiter({
         redis,
         keyPrefix: config.redis.keyPrefix,
-        limit: config.googleRequests.maxPerMinute,
+        limit: budget.maxPerMinute,
         onWait: () => metrics.quotaWait(),
       });
-      const calendar = new GoogleCalendarGateway({
-        auth: new OwnerAuthProvider({
-          clientEmail: credentials.client_email,
-          privateKey: credentials.private_key,
-          tokenUrl,
+      let sandboxView: SandboxCalendarView | null = null;
+      let calendar: ProviderCalendar;
+      if (config.calendarProvider === 'microsoft') {
+        let connection: { tenantId: string; clientId: string; credential: MicrosoftCredential; graphUrl: string; loginUrl: string; dispatcher?: Dispatcher };
+        if (config.microsoft.mode === 'sandbox') {
+          const sb = await startMicrosoftSandbox(logger, () => clock.now());
+          closers.push(['sandbox', () => sb.close()]);
+          sandboxView = microsoftSandboxView(sb);
+          connection = { tenantId: sb.tenantId, clientId: sb.clientId, credential: { kind: 'secret', secret: sb.clientSecret }, graphUrl: sb.graphUrl, loginUrl: sb.loginUrl, dispatcher: sb.dispatcher };
+        } else {
+          const ms = config.microsoft;
+          connection = {
+            tenantId: ms.tenantId,
+            clientId: ms.clientId,
+            credential: ms.credential.kind === 'secret' ? ms.credential : { kind: 'certificate', ...readClientCertificate(ms.credential.file) },
+            graphUrl: ms.graphUrl,
+            loginUrl: ms.loginUrl,
+            dispatcher: opts.microsoftDispatcher ?? proxy,
+          };
+        }
+        calendar = createMicrosoftCalendar({
+          ...connection,
           limiter,
+          timeoutMs: config.microsoftRequests.timeoutSeconds * 1000,
+          logger: logger.child({ component: 'microsoft' }),
+          onCall: (method, status) => metrics.graphCall(method, status),
+          now: () => clock.now(),
+        });
+      } else {
+        let credentials: ServiceAccountCredentials;
+        let apiUrl: string;
+        let tokenUrl: string;
+        if (config.google.mode === 'sandbox') {
+          const sb = await startSandbox(logger, () => clock.now());
+          closers.push(['sandbox', () => sb.close()]);
+          sandboxView = googleSandboxView(sb);
+          credentials = sb.key;
+          apiUrl = sb.emulator.baseUrl;
+          tokenUrl = sb.emulator.tokenUrl;
+        } else {
+          credentials = readCredentials(config.google.credentialsFile);
+          apiUrl = config.google.apiUrl;
+          tokenUrl = config.google.tokenUrl;
+        }
+        const googleTimeoutMs = opts.googleTimeoutMs ?? config.googleRequests.timeoutSeconds * 1000;
+        calendar = new GoogleCalendarGateway({
+          auth: new OwnerAuthProvider({
+            clientEmail: credentials.client_email,
+            privateKey: credentials.private_key,
+            tokenUrl,
+            limiter,
+            timeoutMs: googleTimeoutMs,
+            fetch: fetchThrough(sandboxMode ? undefined : proxy),
+          }),
+          rootUrl: apiUrl,
+          retry: opts.googleRetry,
           timeoutMs: googleTimeoutMs,
-          fetch: fetchThrough(sandbox ? undefined : proxy),
-        }),
-        rootUrl: apiUrl,
-        retry: opts.googleRetry,
-        timeoutMs: googleTimeoutMs,
-        logger: logger.child({ component: 'google' }),
-        onCall: (method, status) => metrics.googleCall(method, status),
-      });
+          logger: logger.child({ component: 'google' }),
+          onCall: (method, status) => metrics.googleCall(method, status),
+        });
+      }
 
       const scheduler = new BullmqScheduler(queueConnection, config.redis.keyPrefix, clock, logger);
       closers.push(['queues', () => scheduler.close()]);
@@ -246,16 +290,16 @@ export class App {
             redis.ping().then((p) => p === 'PONG', () => false),
             new Promise<boolean>((r) => setTimeout(() => r(false), 1000)),
           ]);
-          // Google (or the sandbox's emulator) answers: a recent successful call, else one cheap probe.
-          const google = (await calendar.reachability()).ok;
-          const checks = { redis: redisOk, workers: app.workersStarted && workers.running, google };
-          return { ready: checks.redis && checks.workers && checks.google, checks };
+          // The calendar provider (or its sandbox's emulator) answers: a recent successful call, else one cheap probe.
+          const calendarOk = (await calendar.reachability()).ok;
+          const checks = { redis: redisOk, workers: app.workersStarted && workers.running, [config.calendarProvider]: calendarOk };
+          return { ready: redisOk && checks.workers && calendarOk, checks };
         },
       });
-      if (sandbox) registerSandboxRoutes(http, sandbox, logger);
+      if (sandboxView) registerSandboxRoutes(http, sandboxView, logger);
       closers.push(['http', () => http.close()]);
 
-      const app: App = new App(logger, http, services, config, scheduler, workers, closers, sandbox, opts.bookingSweep ?? true, maintenance);
+      const app: App = new App(logger, http, services, config, scheduler, workers, closers, sandboxMode, opts.bookingSweep ?? true, maintenance);
       return app;
     } catch (err) {
       await runClosers(closers, logger);
@@ -274,14 +318,15 @@ export class App {
     await this.services.recovery.recover();
     if (this.config.fleet) await this.scheduler.startFleetSync(this.config.fleetSync.intervalSeconds * 1000);
     if (!pushPossible(this.config)) {
+      const provider = this.config.calendarProvider === 'microsoft' ? 'Microsoft Graph will not create subscriptions' : 'Google will not deliver push notifications';
       this.logger.warn(
         { publicUrl: this.config.http.publicUrl, pollIntervalSeconds: this.config.pollIntervalSeconds },
-        'PUBLIC_URL is not HTTPS: Google will not deliver push notifications, so owners’ changes are found by the poll only',
+        `PUBLIC_URL is not HTTPS: ${provider}, so owners’ changes are found by the poll only`,
       );
     }
     const address = await this.http.listen({ port: this.config.http.port, host: this.config.http.host });
     this.logger.info(
-      { address, publicUrl: this.config.http.publicUrl, google: this.config.google.mode, sandbox: this.sandbox !== null },
+      { address, publicUrl: this.config.http.publicUrl, calendar: this.config.calendarProvider, sandbox: this.sandbox },
       'maintenance-windows daemon started',
     );
     const open = [
@@ -307,8 +352,12 @@ export class App {
 const LIFECYCLE_RETRY_BUDGET_SECONDS = 3600;
 
 function watchSettings(config: Config) {
+  const notifications =
+    config.calendarProvider === 'microsoft'
+      ? { notificationUrl: `${config.http.publicUrl}/v1/microsoft/notifications`, lifecycleNotificationUrl: `${config.http.publicUrl}/v1/microsoft/lifecycle` }
+      : { notificationUrl: `${config.http.publicUrl}/v1/google/notifications` };
   return {
-    notificationUrl: `${config.http.publicUrl}/v1/google/notifications`,
+    ...notifications,
     pushHorizonMs: config.pushHorizonDays * 86_400_000,
     channelTtlSeconds: config.channelTtlSeconds,
     pollIntervalMs: config.pollIntervalSeconds * 1000,

@@ -25,6 +25,7 @@ export class Metrics implements Telemetry {
   private readonly fireLateness: Histogram;
   private readonly deliveryAttempts: Counter<'webhook' | 'outcome'>;
   private readonly googleCalls: Counter<'method' | 'status'>;
+  private readonly graphCalls: Counter<'method' | 'status'>;
   private readonly quotaWaits: Counter;
   private readonly notifications: Counter<'verdict'>;
 
@@ -43,6 +44,7 @@ export class Metrics implements Telemetry {
     });
     this.deliveryAttempts = new Counter({ name: 'mw_delivery_attempts_total', help: 'Webhook delivery attempts by webhook and outcome', labelNames: ['webhook', 'outcome'], registers });
     this.googleCalls = new Counter({ name: 'mw_google_calls_total', help: 'Google Calendar API requests by method and HTTP status (0: no answer)', labelNames: ['method', 'status'], registers });
+    this.graphCalls = new Counter({ name: 'mw_graph_calls_total', help: 'Microsoft Graph requests by method and HTTP status (0: no answer)', labelNames: ['method', 'status'], registers });
     this.quotaWaits = new Counter({ name: 'mw_google_quota_waits_total', help: 'Google requests that waited for the shared request budget', registers });
     this.notifications = new Counter({ name: 'mw_push_notifications_total', help: 'Push notifications by verdict (accepted, or the reason it was ignored)', labelNames: ['verdict'], registers });
     const byStatus = new Gauge({
@@ -104,6 +106,10 @@ export class Metrics implements Telemetry {
 
   googleCall(method: string, status: number): void {
     this.googleCalls.inc({ method, status: String(status) });
+  }
+
+  graphCall(method: string, status: number): void {
+    this.graphCalls.inc({ method, status: String(status) });
   }
 
   quotaWait(): void {

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../lib/logger';
 import { GraphEmulator, seedDemoTenant } from './graph-emulator';
+import type { SandboxCalendarView } from './sandbox';
 
 /**
  * The Microsoft 365 sandbox (`CALENDAR_PROVIDER=microsoft` without MICROSOFT_* credentials): the project's Graph and
@@ -46,5 +47,23 @@ export async function startMicrosoftSandbox(logger: Logger, now: () => number): 
     dispatcher: emulator.dispatcher,
     mailboxes,
     close: () => emulator.close(),
+  };
+}
+
+/** The Microsoft 365 sandbox's view of a mailbox's calendar (times in UTC, as Graph answers without a zone preference). */
+export function microsoftSandboxView(sandbox: MicrosoftSandbox): SandboxCalendarView {
+  return (email) => {
+    try {
+      return sandbox.emulator.events(email, { immutableIds: true }).map((e) => ({
+        id: e.id,
+        status: e.isCancelled ? 'cancelled' : 'confirmed',
+        summary: e.subject,
+        start: e.start,
+        end: e.end,
+        description: e.body?.content,
+      }));
+    } catch {
+      return []; // no such mailbox yet
+    }
   };
 }

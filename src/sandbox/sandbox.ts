@@ -71,8 +71,27 @@ function seedMeetings(emulator: CalendarEmulator, email: string, zone: string, n
 /** Where resolution webhooks go in the sandbox when RESOLUTION_WEBHOOK_URL is not set. */
 export const SINK_PATH = '/sandbox/webhook-sink';
 
+/** An event of a sandbox calendar, as `GET /sandbox/calendars/:email/events` shows it (either provider). */
+export interface SandboxEventView {
+  id: string;
+  status: string;
+  summary?: string;
+  start: unknown;
+  end: unknown;
+  description?: string;
+}
+
+/** What the sandbox routes read: an owner's events in the provider's emulator. */
+export type SandboxCalendarView = (email: string) => SandboxEventView[];
+
+/** The Google sandbox's view of an owner's calendar. */
+export function googleSandboxView(sandbox: Sandbox): SandboxCalendarView {
+  return (email) =>
+    sandbox.emulator.events(email).map((e) => ({ id: e.id, status: e.status, summary: e.summary, start: e.start, end: e.end, description: e.description }));
+}
+
 /** Sandbox-only routes: the webhook sink, what it received, and a look at an owner's calendar. */
-export function registerSandboxRoutes(app: FastifyInstance, sandbox: Sandbox, logger: Logger): void {
+export function registerSandboxRoutes(app: FastifyInstance, calendarView: SandboxCalendarView, logger: Logger): void {
   const deliveries: Array<{ receivedAt: string; body: unknown }> = [];
   app.post(SINK_PATH, async (req, reply) => {
     deliveries.push({ receivedAt: new Date().toISOString(), body: req.body });
@@ -82,13 +101,6 @@ export function registerSandboxRoutes(app: FastifyInstance, sandbox: Sandbox, lo
   });
   app.get('/sandbox/deliveries', async () => ({ deliveries }));
   app.get<{ Params: { email: string } }>('/sandbox/calendars/:email/events', async (req) => ({
-    events: sandbox.emulator.events(req.params.email.toLowerCase()).map((e) => ({
-      id: e.id,
-      status: e.status,
-      summary: e.summary,
-      start: e.start,
-      end: e.end,
-      description: e.description,
-    })),
+    events: calendarView(req.params.email.toLowerCase()),
   }));
 }

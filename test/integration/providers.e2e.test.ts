@@ -15,8 +15,7 @@ import { waitFor } from '../support/wait';
 
 // Monday 23 November 2026, 12:00 UTC: windows go on Tuesday the 24th.
 const MONDAY_NOON = '2026-11-23T12:00:00Z';
-// Microsoft joins once its adapter (branch graph) is wired into the composition root.
-const PROVIDERS: ProviderName[] = ['google'];
+const PROVIDERS: ProviderName[] = ['google', 'microsoft'];
 
 /** Waits until the host's window is booked at another start than `before`. */
 function rebooked(t: DaemonHandle, hostId: number, before: string) {

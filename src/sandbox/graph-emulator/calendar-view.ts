@@ -53,6 +53,37 @@ export function calendarView(mailbox: Mailbox, query: Query, ctx: ViewContext): 
   return response;
 }
 
+/**
+ * GET /users/{id}/events: the mailbox's events (no time window; recurring masters are not expanded), newest
+ * created first as Graph's default order is unspecified, in pages of `$top` (default 10), with `$filter` /
+ * `$expand` on single-value extended properties (how an app finds its own events by their marker).
+ */
+export function eventList(mailbox: Mailbox, query: Query, ctx: ViewContext): object {
+  const top = integer(query, '$top') ?? Math.min(ctx.maxPageSize ?? DEFAULT_PAGE, MAX_PAGE);
+  if (top < 1 || top > MAX_PAGE) throw invalidParameter(`Invalid value '${top}' for $top: it must be between 1 and ${MAX_PAGE}.`);
+  const skip = integer(query, '$skip') ?? 0;
+  const filter = eventFilter(single(query, '$filter'));
+  const expand = expandedPropertyIds(single(query, '$expand'));
+  const all = mailbox.events
+    .live()
+    .filter((e) => !filter || filter(e))
+    .sort((a, b) => b.createdMs - a.createdMs || a.restId.localeCompare(b.restId));
+  const page = all.slice(skip, skip + top);
+  const organizer = { address: mailbox.address, displayName: mailbox.displayName };
+  const response: Record<string, unknown> = {
+    '@odata.context': `https://graph.microsoft.com/v1.0/$metadata#users('${encodeURIComponent(mailbox.address)}')/events`,
+    value: page.map((e) => renderEvent(e, organizer, { ...ctx.render, expand })),
+  };
+  if (skip + top < all.length) {
+    const next = new URLSearchParams();
+    for (const [name, value] of Object.entries(query)) if (name !== '$skip' && value !== undefined) next.set(name, Array.isArray(value) ? value[0] : value);
+    next.set('$top', String(top));
+    next.set('$skip', String(skip + top));
+    response['@odata.nextLink'] = `${ctx.baseUrl}v1.0/users/${encodeURIComponent(ctx.userPath)}/events?${next.toString().replace(/%24/g, '$')}`;
+  }
+  return response;
+}
+
 function integer(query: Query, name: string): number | undefined {
   const v = single(query, name);
   if (v === undefined) return undefined;

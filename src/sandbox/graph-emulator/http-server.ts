@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { GraphRole } from './app-registrations';
 import type { CallLog } from './call-log';
-import { calendarView } from './calendar-view';
+import { calendarView, eventList } from './calendar-view';
 import type { DeltaSync } from './delta-sync';
 import { parseEventBody } from './event-body';
 import { renderEvent } from './event-resource';
@@ -255,6 +255,9 @@ export function buildServer(s: EmulatorServices) {
   );
 
   for (const prefix of ['/users/:user/events', '/users/:user/calendar/events']) {
+    graph('GET', prefix, 'events.list', READ, (st, req) =>
+      eventList(mailboxOf(st), req.query, { baseUrl: s.baseUrl(), userPath: st.userPath ?? '', render: render(st), maxPageSize: st.prefs.maxPageSize }),
+    );
     graph('POST', prefix, 'events.create', WRITE, (st, req, reply) => {
       const mailbox = mailboxOf(st);
       const { event } = mailbox.events.create(parseEventBody(req.body, 'create'));

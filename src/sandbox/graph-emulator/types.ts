@@ -7,6 +7,7 @@ export type GraphMethod =
   | 'jwks'
   | 'mailboxSettings.get'
   | 'calendar.getSchedule'
+  | 'events.list'
   | 'events.create'
   | 'events.get'
   | 'events.update'
