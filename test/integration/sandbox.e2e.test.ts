@@ -93,3 +93,49 @@ describe('the sandbox (npm start with no Google credentials)', () => {
     });
   });
 });
+
+describe('the Microsoft 365 sandbox (CALENDAR_PROVIDER=microsoft npm start)', () => {
+  // Tuesday, three seconds before 10:00 in Berlin: Alice's stand-up (W. Europe Standard Time) fills 09:00–10:00.
+  const clock = new TestClock('2026-11-24T09:59:57+01:00');
+  const redis = new Redis(SANDBOX_REDIS_URL);
+  let app: App;
+  let daemon: DaemonClient;
+  let base: string;
+
+  beforeAll(async () => {
+    clock.set('2026-11-24T09:59:57+01:00');
+    await deleteKeysUnder(redis, SANDBOX_KEY_PREFIX);
+    const port = await freePort();
+    const config = loadConfig({ CALENDAR_PROVIDER: 'microsoft', REDIS_URL: SANDBOX_REDIS_URL, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+    expect(config.microsoft).toEqual({ mode: 'sandbox' });
+    expect(config.redis.keyPrefix).toBe(SANDBOX_KEY_PREFIX);
+    app = await App.create({ config, clock, logger: createLogger('silent') });
+    await app.start();
+    base = `http://127.0.0.1:${port}`;
+    daemon = new DaemonClient(base);
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await deleteKeysUnder(redis, SANDBOX_KEY_PREFIX);
+    redis.disconnect();
+  });
+
+  it('books the demo mailbox alice@contoso.com after her stand-up (Windows zone mapped), watches it, and fires into the sink', async () => {
+    const event = { ...README_EVENT, host: { ...README_EVENT.host, emails: ['alice@contoso.com'] } };
+    expect(await daemon.post('/v1/policy-events', event)).toEqual({ status: 202, body: { accepted: 1 } });
+    const booked = await daemon.waitForStatus(42, 'booked');
+    expect(booked).toMatchObject({ email: 'alice@contoso.com', time_zone: 'Europe/Berlin', start: '2026-11-24T10:00:00.000+01:00' });
+    const calendar = (await (await fetch(`${base}/sandbox/calendars/alice@contoso.com/events`)).json()) as {
+      events: Array<{ id: string; summary: string; description?: string }>;
+    };
+    expect(calendar.events.map((e) => e.summary)).toEqual(expect.arrayContaining(['Team stand-up', 'Scheduled maintenance']));
+    expect(calendar.events.find((e) => e.id === booked.calendar_event_id)?.description).toContain('An unencrypted disk exposes company data');
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+
+    await daemon.waitForStatus(42, 'fired', 10_000);
+    const sink = async () =>
+      ((await (await fetch(`${base}/sandbox/deliveries`)).json()) as { deliveries: Array<{ body: Record<string, unknown> }> }).deliveries;
+    await waitFor(async () => (await sink()).length === 1, { what: 'sandbox sink delivery' });
+    expect((await sink())[0].body).toMatchObject({ host_id: 42, failing_policies: [{ id: 7, name: 'Disk encryption enabled' }] });
+  });
+});
