@@ -6,6 +6,8 @@ import { proxyDispatcher } from '../lib/outbound-proxy';
 import { connectRedis, createRedisClient, describeRedis, type RedisClient } from '../lib/redis-connection';
 import { calendarRequest, liveGoogle, ownerClient, type LiveGoogle } from './google-probe';
 import type { Check, CheckStatus } from './io';
+import { liveMicrosoft } from './microsoft-probe';
+import type { MicrosoftCalendar } from '../microsoft/microsoft-calendar';
 
 export interface DoctorOptions {
   /** The user to impersonate for the token, settings and freeBusy checks. */
@@ -21,10 +23,12 @@ export async function doctor(config: Config, opts: DoctorOptions): Promise<Check
   const checks: Check[] = [];
   const add = (name: string, status: CheckStatus, detail: string) => checks.push({ name, status, detail });
   await redisChecks(config, add);
-  await googleChecks(config, opts, add);
+  if (config.calendarProvider === 'microsoft') await microsoftChecks(config, opts, add);
+  else await googleChecks(config, opts, add);
   const publicUrl = config.http.publicUrl;
+  const pushes = config.calendarProvider === 'microsoft' ? 'Graph creates no subscription' : 'Google delivers no push notifications';
   if (publicUrl.startsWith('https://')) add('public-url.https', 'pass', `PUBLIC_URL ${publicUrl} is HTTPS`);
-  else add('public-url.https', 'warn', `PUBLIC_URL ${publicUrl} is not HTTPS: Google delivers no push notifications there, owners' changes are seen by the poll only`);
+  else add('public-url.https', 'warn', `PUBLIC_URL ${publicUrl} is not HTTPS: ${pushes} there, owners' changes are seen by the poll only`);
   await fleetCheck(config, add);
   return checks;
 }
@@ -160,6 +164,48 @@ async function googleChecks(config: Config, opts: DoctorOptions, add: Add): Prom
     else add('google.freebusy', 'pass', `freeBusy answers for ${user}`);
   } catch (err) {
     add('google.freebusy', 'fail', `freeBusy for ${user}: ${(err as Error).message}`);
+  }
+}
+
+/** Microsoft 365: the credential, a token from Entra, and with --user the mailbox's zone and free/busy. */
+async function microsoftChecks(config: Config, opts: DoctorOptions, add: Add): Promise<void> {
+  if (config.microsoft.mode === 'sandbox') {
+    add('microsoft.credentials', 'warn', 'MICROSOFT_TENANT_ID / MICROSOFT_CLIENT_ID are not set: the daemon runs its in-memory Microsoft 365 sandbox, not real mailboxes');
+    return;
+  }
+  const ms = config.microsoft;
+  let calendar: MicrosoftCalendar;
+  try {
+    calendar = liveMicrosoft(config);
+    add('microsoft.credentials', 'pass', ms.credential.kind === 'secret' ? `client secret for app ${ms.clientId}` : `${ms.credential.file} holds a certificate and its private key`);
+  } catch (err) {
+    add('microsoft.credentials', 'fail', (err as Error).message);
+    return;
+  }
+  const ready = await calendar.reachability(20_000);
+  if (!ready.ok) {
+    add('microsoft.token', 'fail', `no token from ${ms.loginUrl}${ms.tenantId} for app ${ms.clientId}: ${ready.error ?? 'no answer'}`);
+    return;
+  }
+  add('microsoft.token', 'pass', `a Graph token for app ${ms.clientId} in tenant ${ms.tenantId}`);
+  const user = opts.user;
+  if (!user) {
+    add('microsoft.mailbox', 'warn', 'skipped: pass --user EMAIL (a mailbox the app should book) to check MailboxSettings.Read and getSchedule');
+    return;
+  }
+  try {
+    const zone = await calendar.timeZone(user);
+    add('microsoft.mailbox-settings', zone ? 'pass' : 'warn', zone ? `mailboxSettings answer for ${user} (time zone ${zone})` : `mailboxSettings for ${user}: no usable time zone (the fallback zone would apply)`);
+  } catch (err) {
+    add('microsoft.mailbox-settings', 'fail', `mailboxSettings for ${user}: ${(err as Error).message} (MailboxSettings.Read granted, and the mailbox in the app's RBAC scope?)`);
+  }
+  try {
+    const now = Date.now();
+    const availability = (await calendar.freeBusy([user], new Date(now).toISOString(), new Date(now + 86_400_000).toISOString())).get(user);
+    if (availability?.kind === 'known') add('microsoft.get-schedule', 'pass', `getSchedule answers for ${user}`);
+    else add('microsoft.get-schedule', 'fail', `getSchedule for ${user}: ${availability?.reason ?? 'no answer'}`);
+  } catch (err) {
+    add('microsoft.get-schedule', 'fail', `getSchedule for ${user}: ${(err as Error).message} (Calendars.ReadWrite granted?)`);
   }
 }
 

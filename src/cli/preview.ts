@@ -8,6 +8,7 @@ import { PreviewService, PreviewUnavailableError } from '../services/preview-ser
 import type { CalendarPort } from '../ports/calendar';
 import { CliError } from './io';
 import { liveGoogle } from './google-probe';
+import { liveMicrosoft } from './microsoft-probe';
 
 export interface PreviewOptions {
   email: string;
@@ -39,12 +40,7 @@ export interface Preview {
 export async function preview(config: Config, opts: PreviewOptions): Promise<Preview> {
   const email = opts.email.trim().toLowerCase();
   if (config.domain && !email.endsWith(`@${config.domain}`)) throw new CliError(`${email} is not at GOOGLE_DOMAIN ${config.domain}: the daemon books no window for it`);
-  const google = liveGoogle(config);
-  const calendar = new GoogleCalendarGateway({
-    auth: new OwnerAuthProvider({ clientEmail: google.key.client_email, privateKey: google.key.private_key, tokenUrl: google.tokenUrl, fetch: google.fetch }),
-    rootUrl: google.apiUrl,
-    retry: { maxAttempts: 2 },
-  });
+  const calendar = config.calendarProvider === 'microsoft' ? liveMicrosoft(config) : liveGoogleCalendar(config);
   if (config.maintenanceConfigFile) return previewUnderPolicies(config.maintenanceConfigFile, calendar, email, opts);
   const rules = config.scheduling;
   const zone = resolveTimeZone(await calendar.timeZone(email), rules.fallbackTimeZone);
@@ -66,6 +62,15 @@ export async function preview(config: Config, opts: PreviewOptions): Promise<Pre
     policy_ids: opts.policyIds,
     team_id: opts.teamId ?? null,
   };
+}
+
+function liveGoogleCalendar(config: Config): CalendarPort {
+  const google = liveGoogle(config);
+  return new GoogleCalendarGateway({
+    auth: new OwnerAuthProvider({ clientEmail: google.key.client_email, privateKey: google.key.private_key, tokenUrl: google.tokenUrl, fetch: google.fetch }),
+    rootUrl: google.apiUrl,
+    retry: { maxAttempts: 2 },
+  });
 }
 
 /** With MAINTENANCE_CONFIG_FILE: the same answer as the daemon's GET /v1/preview (the rules in force for the team and policies). */

@@ -7,6 +7,8 @@ import { Webhook } from 'standardwebhooks';
 import { main } from '../../src/cli/main';
 import { CALENDAR_SCOPES } from '../../src/google/google-auth';
 import { CalendarEmulator, createServiceAccountKey } from '../../src/sandbox/calendar-emulator';
+import { getGlobalDispatcher, setGlobalDispatcher } from 'undici';
+import { GraphEmulator } from '../../src/sandbox/graph-emulator';
 import { policyEvent, TEST_TOKENS } from '../support/daemon-client';
 import { HttpRecorder } from '../support/http-recorder';
 import { RedisServer } from '../support/redis-server';
@@ -31,6 +33,67 @@ async function cli(argv: string[], env: Record<string, string>): Promise<{ code:
 }
 
 const checksByName = (json: { checks: Array<{ name: string; status: string; detail: string }> }) => Object.fromEntries(json.checks.map((c) => [c.name, c]));
+
+describe('maintenance-windows doctor / preview on Microsoft 365 (the Graph emulator)', () => {
+  const graph = new GraphEmulator({ now: () => Date.parse('2026-11-23T12:00:00Z') });
+  const clientId = '0b6a3c1e-2d4f-4a8b-9c7e-5f1a2b3c4d5e';
+  const redis = new RedisServer();
+  const previous = getGlobalDispatcher();
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    await graph.listen();
+    await redis.start();
+    graph.registerApp({ clientId, secret: 'Mq8~cli-secret-value' });
+    graph.addMailbox('mona@contoso.com', { timeZone: 'W. Europe Standard Time' });
+    graph.addBusy('mona@contoso.com', '2026-11-24T08:00:00Z', '2026-11-24T09:00:00Z');
+    // In-process CLI: its Graph and Entra requests go through undici's global dispatcher, here one that trusts the emulator.
+    setGlobalDispatcher(graph.dispatcher);
+    env = {
+      REDIS_URL: redis.url,
+      CALENDAR_PROVIDER: 'microsoft',
+      MICROSOFT_TENANT_ID: graph.tenantId,
+      MICROSOFT_CLIENT_ID: clientId,
+      MICROSOFT_CLIENT_SECRET: 'Mq8~cli-secret-value',
+      MICROSOFT_GRAPH_URL: graph.baseUrl,
+      MICROSOFT_LOGIN_URL: graph.baseUrl,
+      INGEST_TOKEN: TEST_TOKENS.ingest,
+      ADMIN_TOKEN: TEST_TOKENS.admin,
+      RESOLUTION_WEBHOOK_URL: 'https://hooks.example.com/x',
+      PUBLIC_URL: 'https://mw.acme.com',
+    };
+  });
+  afterAll(async () => {
+    setGlobalDispatcher(previous);
+    await graph.close();
+    await redis.destroy();
+  });
+
+  it('doctor: credentials, a token, mailbox settings and getSchedule as the given user', async () => {
+    const r = await cli(['doctor', '--user', 'mona@contoso.com', '--json'], env);
+    const checks = checksByName(r.json);
+    expect(Object.keys(checks).filter((n) => n.startsWith('microsoft.'))).toEqual(['microsoft.credentials', 'microsoft.token', 'microsoft.mailbox-settings', 'microsoft.get-schedule']);
+    expect(checks['microsoft.mailbox-settings']).toMatchObject({ status: 'pass', detail: 'mailboxSettings answer for mona@contoso.com (time zone Europe/Berlin)' });
+    expect(checks['microsoft.get-schedule'].status).toBe('pass');
+    expect(r.json.checks.filter((c: { status: string }) => c.status !== 'pass')).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+
+  it('doctor: a refused secret fails the token check and skips the mailbox checks', async () => {
+    const r = await cli(['doctor', '--user', 'mona@contoso.com', '--json'], { ...env, MICROSOFT_CLIENT_SECRET: 'wrong-secret' });
+    const checks = checksByName(r.json);
+    expect(checks['microsoft.token']).toMatchObject({ status: 'fail', detail: expect.stringContaining('invalid_client') });
+    expect(checks['microsoft.mailbox-settings']).toBeUndefined();
+    expect(r.code).toBe(1);
+  });
+
+  it('preview: the mailbox zone and getSchedule decide the slot, nothing is written', async () => {
+    const r = await cli(['preview', '--email', 'mona@contoso.com', '--at', '2026-11-23T12:00:00Z', '--json'], env);
+    expect(r.code).toBe(0);
+    expect(r.json.preview).toMatchObject({ email: 'mona@contoso.com', time_zone: 'Europe/Berlin', day: '2026-11-24', start: '2026-11-24T10:00:00.000+01:00' });
+    expect(graph.events('mona@contoso.com')).toHaveLength(1);
+  });
+});
 
 describe('maintenance-windows doctor / preview against the Calendar emulator', () => {
   const emulator = new CalendarEmulator({ autoCreateUsers: false });
