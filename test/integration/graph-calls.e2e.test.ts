@@ -43,3 +43,40 @@ describe('Graph calls per booking and per change (Microsoft 365)', () => {
     expect(graph.callCounts({ mailbox: owner })).toEqual({ 'calendarView.delta': 1 });
   });
 });
+
+describe('Graph lifecycle notifications, end to end (emulator → /v1/microsoft/lifecycle → watch service)', () => {
+  const clock = new TestClock('2026-11-23T12:00:00Z');
+  const t = useDaemon({ label: 'graph-lifecycle', clock, provider: 'microsoft' });
+
+  async function watched(hostId: number, owner: string) {
+    t.env.calendars.addOwner(owner);
+    await postFailing(t, hostId, owner);
+    await t.daemon.waitForStatus(hostId, 'booked');
+    await waitFor(() => t.env.calendars.subscriptions(owner).length === 1, { what: `subscription on ${owner}` });
+    await calendarSettled(t.env);
+    return t.env.graph!.subscriptions().find((s) => s.mailbox === owner)!;
+  }
+
+  it('reauthorizationRequired: the subscription is renewed (and unpaused), and the calendar synced for what the pause hid', async () => {
+    const graph = t.env.graph!;
+    const sub = await watched(2101, 'reauth@acme.com');
+    graph.resetCalls();
+    graph.sendLifecycleNotification(sub.id, 'reauthorizationRequired');
+    await waitFor(() => graph.calls.some((c) => c.method === 'subscriptions.update' && c.status === 200), { what: 'the renewal' });
+    await waitFor(() => graph.callCounts({ mailbox: 'reauth@acme.com' })['calendarView.delta'] === 1, { what: 'the sync after the pause' });
+    expect(graph.subscriptions().find((s) => s.id === sub.id)).toMatchObject({ paused: false });
+  });
+
+  it('subscriptionRemoved: a new subscription is made; missed: the calendar is synced', async () => {
+    const graph = t.env.graph!;
+    const sub = await watched(2102, 'removed@acme.com');
+    graph.resetCalls();
+    graph.sendLifecycleNotification(sub.id, 'subscriptionRemoved');
+    await waitFor(() => graph.subscriptions().some((s) => s.mailbox === 'removed@acme.com' && s.id !== sub.id), { what: 'a new subscription' });
+    const renewed = graph.subscriptions().find((s) => s.mailbox === 'removed@acme.com')!;
+    await calendarSettled(t.env);
+    graph.resetCalls();
+    graph.sendLifecycleNotification(renewed.id, 'missed');
+    await waitFor(() => graph.callCounts({ mailbox: 'removed@acme.com' })['calendarView.delta'] === 1, { what: 'the sync after missed notifications' });
+  });
+});
