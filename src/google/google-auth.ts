@@ -23,8 +23,9 @@ export interface OwnerAuthOptions {
   /** Timeout of a token request in ms. Default 30,000. */
   timeoutMs?: number;
   /**
-   * The project-wide request budget. Every HTTP request of an owner's client (token requests and, through
-   * client.request, every Calendar API call and retry) acquires a slot before it is sent. None: unlimited.
+   * The project-wide request budget. Every Calendar API request of an owner's client (through client.request,
+   * every call and retry) acquires a slot before it is sent; token requests do not (Google's Calendar quota does
+   * not count them). None: unlimited.
    */
   limiter?: RequestLimiter;
   /** The fetch every request of the owners' clients goes through (the outbound proxy's). Default Node's fetch. */
@@ -36,7 +37,7 @@ export interface OwnerAuthOptions {
 /**
  * One service-account JWT client per impersonated owner (domain-wide delegation), each caching its own 1-hour
  * token. Token requests are not retried by gaxios: the caller's retry policy is the only one. With a limiter,
- * no request leaves without a slot of the project-wide budget.
+ * no Calendar API request leaves without a slot of the project-wide budget.
  */
 export class OwnerAuthProvider {
   private readonly clients = new Map<string, JWT>();
@@ -103,12 +104,14 @@ export class OwnerAuthProvider {
     const limiter = this.options.limiter;
     client.transporter.interceptors.request.add({
       resolved: async (opts) => {
-        if (String(opts.url) === GOOGLE_TOKEN_URL) {
+        const tokenRequest = String(opts.url) === GOOGLE_TOKEN_URL;
+        if (tokenRequest) {
           if (tokenUrl) opts.url = tokenUrl;
           opts.retry = false;
           opts.retryConfig = { ...opts.retryConfig, retry: 0 };
         }
-        if (limiter) {
+        // Google's Calendar quota counts Calendar API requests, not OAuth token requests: those take no slot.
+        if (limiter && !tokenRequest) {
           await limiter.acquire();
           // gaxios started the timeout before the interceptors ran: the time spent waiting for a slot must not
           // count against the request. (No caller passes its own abort signal, so the timeout is the only one.)
