@@ -29,6 +29,8 @@ import { RedisFeedCursor } from './store/feed-cursor';
 import { WatchStore } from './store/watch-store';
 import { RemediationStore } from './store/remediation-store';
 import { HttpResolutionSender } from './webhook/resolution-webhook';
+import { ConcurrencyLimit } from './webhook/concurrency-limit';
+import { RedisWebhookPacer } from './webhook/webhook-pacer';
 
 /** A service-account key as Google issues it (only the fields we use). */
 interface ServiceAccountCredentials {
@@ -221,10 +223,13 @@ export class App {
 
       const scheduler = new BullmqScheduler(queueConnection, config.redis.keyPrefix, clock, logger);
       closers.push(['queues', () => scheduler.close()]);
-      const sender = (url: string, extraHeaders?: Readonly<Record<string, string>>) =>
+      // WEBHOOK_CONCURRENCY: one limit for every resolution receiver of this daemon (not the lifecycle webhook).
+      const resolutionConcurrency = new ConcurrencyLimit(config.webhook.concurrency);
+      const sender = (url: string, extraHeaders?: Readonly<Record<string, string>>, concurrency?: ConcurrencyLimit) =>
         new HttpResolutionSender({
           url,
           extraHeaders,
+          concurrency,
           secret: config.webhook.secret,
           timeoutMs: config.webhook.timeoutSeconds * 1000,
           dispatcher: sinkIsLocal && url === webhookUrl ? undefined : proxy,
@@ -237,12 +242,15 @@ export class App {
         calendar,
         hosts: fleet,
         fleet,
-        sender: sender(webhookUrl, config.webhook.extraHeaders),
+        sender: sender(webhookUrl, config.webhook.extraHeaders, resolutionConcurrency),
         senderFor: (url) => {
           let s = partSenders.get(url);
-          if (!s) partSenders.set(url, (s = sender(url, config.webhook.extraHeaders)));
+          if (!s) partSenders.set(url, (s = sender(url, config.webhook.extraHeaders, resolutionConcurrency)));
           return s;
         },
+        ...(config.webhook.maxPerSecond !== undefined
+          ? { pacer: new RedisWebhookPacer({ redis, keyPrefix: config.redis.keyPrefix, maxPerSecond: config.webhook.maxPerSecond }) }
+          : {}),
         scheduler,
         clock,
         logger,

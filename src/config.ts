@@ -43,6 +43,9 @@ const redisUrl = z
     }
   }, 'must be redis://[user:pass@]host:port[/db]');
 
+/** Resolution webhook requests in flight per daemon unless WEBHOOK_CONCURRENCY says otherwise. */
+export const DEFAULT_WEBHOOK_CONCURRENCY = 32;
+
 const positiveInt = (max: number) =>
   z.coerce
     .number({ error: 'must be a number' })
@@ -145,6 +148,11 @@ const envSchema = z.object({
   ),
   WEBHOOK_TIMEOUT_SECONDS: z.preprocess(emptyToUndefined, positiveInt(300).default(30)),
   WEBHOOK_RETRY_BUDGET_SECONDS: z.preprocess(emptyToUndefined, positiveInt(7 * 86_400).optional()),
+  WEBHOOK_MAX_PER_SECOND: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number({ error: 'must be a number' }).min(0.01, 'must be at least 0.01').max(10_000, 'must be at most 10000').optional(),
+  ),
+  WEBHOOK_CONCURRENCY: z.preprocess(emptyToUndefined, positiveInt(1000).default(DEFAULT_WEBHOOK_CONCURRENCY)),
   INGEST_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
   ADMIN_TOKEN: z.preprocess(emptyToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
   LIFECYCLE_WEBHOOK_URL: z.preprocess(emptyToUndefined, httpUrl.optional()),
@@ -263,6 +271,10 @@ export interface WebhookConfig {
   timeoutSeconds: number;
   /** Unset: retries go on until the window has ended + 30 minutes. */
   retryBudgetSeconds?: number;
+  /** WEBHOOK_MAX_PER_SECOND: requests per second per resolution receiver URL, across replicas; unset: no cap. */
+  maxPerSecond?: number;
+  /** WEBHOOK_CONCURRENCY: resolution webhook requests in flight per daemon. */
+  concurrency: number;
 }
 
 /** One variable's problem. */
@@ -411,6 +423,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
       secret: e.WEBHOOK_SECRET,
       timeoutSeconds: e.WEBHOOK_TIMEOUT_SECONDS,
       retryBudgetSeconds: e.WEBHOOK_RETRY_BUDGET_SECONDS,
+      ...(e.WEBHOOK_MAX_PER_SECOND !== undefined ? { maxPerSecond: e.WEBHOOK_MAX_PER_SECOND } : {}),
+      concurrency: e.WEBHOOK_CONCURRENCY,
       ...(e.RESOLUTION_WEBHOOK_HEADERS ? { extraHeaders: e.RESOLUTION_WEBHOOK_HEADERS } : {}),
     },
     googleRequests: { maxPerMinute: e.GOOGLE_MAX_REQUESTS_PER_MINUTE, timeoutSeconds: e.GOOGLE_TIMEOUT_SECONDS },

@@ -15,6 +15,9 @@ import { FIRE_LOOK_AHEAD_MS } from '../services/fire-service';
 
 /** Booking wake-ups arriving within this window are merged into one job, so one freeBusy serves many owners. */
 export const BOOKING_COALESCE_MS = 150;
+/** How much sooner than its deduplication window a coalesced job is asked for again (clock and queue delays). */
+const COALESCE_MARGIN_MS = 20;
+
 /** Push notifications for one calendar arriving within this window cause one sync. */
 export const SYNC_COALESCE_MS = 250;
 
@@ -76,8 +79,27 @@ export class BullmqScheduler implements JobScheduler {
     );
   }
 
+  /** When this daemon last added each shared coalesced job (book-pending, maintain-channels, lifecycle-dispatch). */
+  private readonly lastAdded = new Map<string, number>();
+
+  /**
+   * A coalesced job asked for by this daemon a moment ago has not started yet and starts after the caller's commit,
+   * so the request is not sent again. "A moment": our add may have been deduplicated into a job added up to
+   * windowMs earlier, which starts `delay` after its own add; so at most delay − windowMs − a margin (30 ms for
+   * book-pending and maintain-channels). A burst of windows firing at 09:00 makes hundreds of such requests a
+   * second; most cost nothing here.
+   */
+  private async coalescedHere(queue: Queue, name: string, data: object, o: Parameters<typeof coalesced>[3]): Promise<void> {
+    const askedAt = Date.now();
+    const last = this.lastAdded.get(o.id);
+    const safeMs = (o.delayMs ?? o.windowMs + 50) - o.windowMs - COALESCE_MARGIN_MS;
+    if (last !== undefined && askedAt - last < safeMs) return;
+    await coalesced(queue, name, data, o);
+    this.lastAdded.set(o.id, askedAt);
+  }
+
   async requestBooking(): Promise<void> {
-    await coalesced(this.bookings, 'book-pending', {}, { id: 'book-pending', windowMs: BOOKING_COALESCE_MS, attempts: 3, keepFailed: 100 });
+    await this.coalescedHere(this.bookings, 'book-pending', {}, { id: 'book-pending', windowMs: BOOKING_COALESCE_MS, attempts: 3, keepFailed: 100 });
   }
 
 
@@ -142,7 +164,7 @@ export class BullmqScheduler implements JobScheduler {
 
 
   async requestChannelMaintenance(): Promise<void> {
-    await coalesced(this.calendarWatch, 'maintain-channels', {}, { id: 'maintain-channels', windowMs: 50, attempts: 3, keepFailed: 100 });
+    await this.coalescedHere(this.calendarWatch, 'maintain-channels', {}, { id: 'maintain-channels', windowMs: 50, attempts: 3, keepFailed: 100 });
   }
 
 

@@ -17,6 +17,12 @@ const MAX_STALLED = 10;
 
 export type WorkerServices = Pick<Services, 'remediations' | 'bookings' | 'fires' | 'watch' | 'notices' | 'lifecycle' | 'fleet'>;
 
+/**
+ * Fire and delivery jobs in flight per daemon: mostly waiting on I/O (the last look, Redis, the receiver), and a
+ * burst of windows starting in the same second is claimed in rounds of this many.
+ */
+const FIRE_CONCURRENCY = 64;
+
 /** How often a fire/delivery job may be taken over from a dead worker before BullMQ fails it. */
 const FIRE_MAX_STALLED = 20;
 
@@ -39,7 +45,7 @@ export class Workers {
       // up again, with the same webhook-id; allow that more than BullMQ's default once.
       new Worker(QUEUE.fires, (job: Job<FireRequest | DeliveryRef>, token?: string) => this.fire(services, job, token), {
         ...common,
-        concurrency: 16,
+        concurrency: FIRE_CONCURRENCY,
         maxStalledCount: FIRE_MAX_STALLED,
       }),
       new Worker(
@@ -127,6 +133,7 @@ export class Workers {
       throw err;
     }
     if (outcome.kind !== 'retry') return;
+    if (outcome.data) await job.updateData({ ...job.data, ...outcome.data } as FireRequest | DeliveryRef);
     await job.moveToDelayed(Date.now() + outcome.delayMs, token);
     throw new DelayedError();
   }

@@ -23,6 +23,7 @@ export class Metrics implements Telemetry {
   private readonly rebooks: Counter<'reason'>;
   private readonly fires: Counter<'actor'>;
   private readonly fireLateness: Histogram;
+  private readonly deliveryLateness: Histogram;
   private readonly deliveryAttempts: Counter<'webhook' | 'outcome'>;
   private readonly googleCalls: Counter<'method' | 'status'>;
   private readonly graphCalls: Counter<'method' | 'status'>;
@@ -40,6 +41,12 @@ export class Metrics implements Telemetry {
       name: 'mw_fire_lateness_seconds',
       help: 'How late after its start a window fired',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.deliveryLateness = new Histogram({
+      name: 'mw_resolution_delivery_lateness_seconds',
+      help: "How long after its window's start the resolution webhook was accepted (2xx), pacing and retries included",
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800],
       registers,
     });
     this.deliveryAttempts = new Counter({ name: 'mw_delivery_attempts_total', help: 'Webhook delivery attempts by webhook and outcome', labelNames: ['webhook', 'outcome'], registers });
@@ -94,6 +101,10 @@ export class Metrics implements Telemetry {
         if (typeof late === 'number') this.fireLateness.observe(Math.max(0, late) / 1000);
       }
     }
+  }
+
+  resolutionLateness(ms: number): void {
+    this.deliveryLateness.observe(Math.max(0, ms) / 1000);
   }
 
   deliveryAttempt(webhook: 'resolution' | 'lifecycle', outcome: 'delivered' | 'retry' | 'failed'): void {

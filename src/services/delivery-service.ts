@@ -15,9 +15,13 @@ export interface DeliverySettings {
 /** What the job system does next with the delivery's job. */
 export type DeliveryOutcome =
   | { kind: 'delivered' }
-  | { kind: 'retry'; delayMs: number }
+  /** Back to wait `delayMs`; `data`: merged into the job's data (what it has done so far). */
+  | { kind: 'retry'; delayMs: number; data?: object }
   | { kind: 'failed' }
   | { kind: 'skipped'; why: string };
+
+/** A send slot this close is waited for in the worker; a later one sends the job back to the delayed set. */
+const HOLD_PACED_MS = 50;
 
 export type RedeliverResult =
   | { kind: 'accepted'; webhookId: string; deliveryNumber: number }
@@ -55,6 +59,15 @@ export class DeliveryService {
    */
   async attempt(ref: DeliveryRef): Promise<DeliveryOutcome> {
     const { sender, clock, logger } = this.deps;
+    if (this.deps.pacer && !ref.paced) {
+      // WEBHOOK_MAX_PER_SECOND: the send slot first; a long wait is spent in the delayed set, not a worker slot.
+      const waitMs = await this.takeSendSlot(ref);
+      if (waitMs > HOLD_PACED_MS) {
+        logger.debug({ remediation: ref.remediationId, delivery: ref.deliveryNumber, waitMs }, 'resolution webhook paced: waiting for its send slot');
+        return { kind: 'retry', delayMs: waitMs, data: { paced: true } };
+      }
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
     // The first attempt of a redelivery starts it (fired / delivery_failed → firing), then every attempt counts.
     const started = await this.runner.apply(ref.remediationId, (r) =>
       this.startsRedelivery(r, ref) ? { type: 'redelivery_started', delivery: this.nextDelivery(r, ref.deliveryNumber), actor: 'admin' } : null,
@@ -75,7 +88,10 @@ export class DeliveryService {
     this.deps.telemetry?.deliveryAttempt('resolution', step.kind === 'delivered' ? 'delivered' : step.kind === 'give_up' ? 'failed' : 'retry');
     if (step.kind === 'delivered') {
       await this.runner.apply(ref.remediationId, { type: 'delivery_succeeded', number: ref.deliveryNumber, status });
-      logger.info({ ...who, status }, 'resolution webhook delivered');
+      // Delivery 1 of a window: how late after the start the receiver accepted it.
+      const lateMs = ref.deliveryNumber === 1 && r.start ? clock.now() - Date.parse(r.start) : undefined;
+      if (lateMs !== undefined) this.deps.telemetry?.resolutionLateness?.(lateMs);
+      logger.info({ ...who, status, lateMs }, 'resolution webhook delivered');
       return { kind: 'delivered' };
     }
     if (step.kind === 'give_up') {
@@ -90,7 +106,8 @@ export class DeliveryService {
       return { kind: 'skipped', why: 'no longer firing' };
     }
     logger.warn({ ...who, status, err: describeResult(result), retryInMs: step.delayMs }, 'resolution webhook failed: will retry');
-    return { kind: 'retry', delayMs: step.delayMs };
+    // A retry is new traffic for the receiver: it takes a new send slot.
+    return { kind: 'retry', delayMs: step.delayMs, ...(ref.paced ? { data: { paced: false } } : {}) };
   }
 
   /**
@@ -124,6 +141,20 @@ export class DeliveryService {
       'resolution webhook redelivery requested',
     );
     return { kind: 'accepted', webhookId, deliveryNumber: ref.deliveryNumber };
+  }
+
+  /**
+   * Takes the next send slot of every receiver this attempt goes to (one, or one per part): the ms to wait for the
+   * latest. Nothing to send (the remediation is not firing, and this is no redelivery's start): no slot taken.
+   */
+  private async takeSendSlot(ref: DeliveryRef): Promise<number> {
+    const { store, pacer, sender } = this.deps;
+    const r = await store.get(ref.remediationId);
+    if (!r || !pacer || !(r.status === 'firing' || this.startsRedelivery(r, ref))) return 0;
+    const parts = r.delivery?.parts;
+    const urls = parts && parts.length > 0 ? [...new Set(parts.map((p) => p.url))] : [sender.url];
+    const waits = await Promise.all(urls.map((url) => pacer.reserve(url)));
+    return Math.max(0, ...waits);
   }
 
   /** The job of the redelivery that follows r's last finished delivery. */

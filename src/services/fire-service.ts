@@ -30,11 +30,23 @@ export interface StartOptions {
   before?: (r: Remediation) => Promise<void>;
 }
 
+/**
+ * A waiting job shorter than this sleeps in its worker slot; a longer one goes back to BullMQ's delayed set until
+ * the start, so a burst of windows starting in the same second does not wait for worker slots held by sleepers.
+ */
+const HOLD_SLOT_MAX_MS = 25;
+
 /** Identifies one window to fire: a booking of a remediation at a start time. */
 export interface FireRequest {
   remediationId: string;
   bookingNumber: number;
   start: string;
+  /** Set once the last look (calendar, Fleet) was taken and the job went back to wait for the start. */
+  looked?: boolean;
+  /** Fleet's last look found the host offline: asked again at the start. */
+  offline?: boolean;
+  /** Delivery 1 has its send slot (WEBHOOK_MAX_PER_SECOND): see DeliveryRef.paced. */
+  paced?: boolean;
 }
 
 /**
@@ -63,27 +75,35 @@ export class FireService {
     const { logger, clock } = this.deps;
     const early = Date.parse(req.start) - clock.now();
     if (early > MAX_EARLY_MS) return { kind: 'retry', delayMs: early - FIRE_LOOK_AHEAD_MS };
-    // Fleet's results are read while the event is (one host-details read, at most PRE_FIRE_FLEET_MS).
-    const current = this.fleet ? await this.deps.store.get(req.remediationId) : null;
-    const isCurrent = current?.status === 'booked' && current.start === req.start && current.bookingNumber === req.bookingNumber;
-    const fleetLook = isCurrent && this.fleet ? this.fleet.readBeforeFiring(current.host.id) : null;
-    if (!(await this.stillThere(req))) return { kind: 'skipped', why: 'the window changed' };
-    // Before the start: a policy Fleet reports passing leaves while the event can still be withdrawn.
-    const fleet = fleetLook && this.fleet ? await this.fleet.beforeFiring(req.remediationId, await fleetLook) : null;
-    if (fleet?.kind === 'skip') return { kind: 'skipped', why: fleet.why };
+    let offline = req.offline === true;
+    if (!req.looked) {
+      // Fleet's results are read while the event is (one host-details read, at most PRE_FIRE_FLEET_MS).
+      const current = this.fleet ? await this.deps.store.get(req.remediationId) : null;
+      const isCurrent = current?.status === 'booked' && current.start === req.start && current.bookingNumber === req.bookingNumber;
+      const fleetLook = isCurrent && this.fleet ? this.fleet.readBeforeFiring(current.host.id) : null;
+      if (!(await this.stillThere(req))) return { kind: 'skipped', why: 'the window changed' };
+      // Before the start: a policy Fleet reports passing leaves while the event can still be withdrawn.
+      const fleet = fleetLook && this.fleet ? await this.fleet.beforeFiring(req.remediationId, await fleetLook) : null;
+      if (fleet?.kind === 'skip') return { kind: 'skipped', why: fleet.why };
+      offline = fleet?.kind === 'fire' && fleet.offline;
+      // Looked: the job waits for the start in the delayed set, not in a worker slot.
+      const untilStart = Date.parse(req.start) - clock.now();
+      if (untilStart > HOLD_SLOT_MAX_MS) return { kind: 'retry', delayMs: untilStart, data: { looked: true, offline } };
+    }
     const wait = Date.parse(req.start) - clock.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    if (fleet?.kind === 'fire' && fleet.offline && this.fleet) {
+    if (offline && this.fleet) {
       const verdict = await this.fleet.offlineAtStart(req.remediationId);
       if (verdict.kind === 'skip') return { kind: 'skipped', why: verdict.why };
-      if (verdict.kind === 'wait') return { kind: 'retry', delayMs: verdict.delayMs };
+      // Waiting for the host: the next run looks again (Fleet may see it online by then).
+      if (verdict.kind === 'wait') return { kind: 'retry', delayMs: verdict.delayMs, data: { looked: false, offline: false } };
     }
     const claimed = await this.claim(req);
     if (!claimed) {
       logger.debug({ remediation: req.remediationId, start: req.start }, 'fire skipped: window no longer current');
       return { kind: 'skipped', why: 'window no longer current' };
     }
-    return this.delivery.attempt({ remediationId: claimed.id, deliveryNumber: 1 });
+    return this.delivery.attempt({ remediationId: claimed.id, deliveryNumber: 1, paced: req.paced });
   }
 
   /**

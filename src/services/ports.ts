@@ -5,6 +5,7 @@ import type { Remediation } from '../domain/remediation';
 import type { CalendarPort } from '../ports/calendar';
 import type { HostDirectory, PolicyResults } from '../fleet/fleet-client';
 import type { ResolutionSender } from '../webhook/resolution-webhook';
+import type { WebhookPacer } from '../webhook/webhook-pacer';
 import type { FeedQuery, ListFilter, StateWrite } from '../store/remediation-store';
 import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
@@ -112,6 +113,11 @@ export interface EventWithdrawal {
 export interface DeliveryRef {
   remediationId: string;
   deliveryNumber: number;
+  /**
+   * WEBHOOK_MAX_PER_SECOND: the next attempt's send slot was taken and the job waited for it; it sends at once
+   * (a later retry takes a new slot).
+   */
+  paced?: boolean;
 }
 
 export interface ServiceSettings {
@@ -162,6 +168,8 @@ export interface WatchSettings {
 export interface Telemetry {
   events(events: LifecycleEvent[]): void;
   deliveryAttempt(webhook: 'resolution' | 'lifecycle', outcome: 'delivered' | 'retry' | 'failed'): void;
+  /** A window's resolution webhook (delivery 1) was accepted this long after the window's start. */
+  resolutionLateness?(ms: number): void;
   notification(verdict: string): void;
 }
 
@@ -178,6 +186,8 @@ export interface ServiceDeps {
   sender: ResolutionSender;
   /** A sender to another URL (maintenance policies' resolution_webhook_url); unset: parts cannot be delivered. */
   senderFor?: (url: string) => ResolutionSender;
+  /** WEBHOOK_MAX_PER_SECOND: send slots per receiver URL; unset: resolution webhooks are not paced. */
+  pacer?: WebhookPacer;
   scheduler: JobScheduler;
   clock: Clock;
   logger: Logger;

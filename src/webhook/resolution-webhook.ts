@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import type { AttemptResult } from './delivery-policy';
+import type { ConcurrencyLimit } from './concurrency-limit';
 import { WebhookSigner, webhookHeaders } from './webhook-signer';
 
 /** One delivery's message: its Standard Webhooks id (the same on every retry) and the exact JSON body. */
@@ -13,6 +14,8 @@ export interface WebhookMessage {
  * receiver did (an answer, a refused connection, a timeout); the delivery policy decides what happens next.
  */
 export interface ResolutionSender {
+  /** The receiver (its send slots are paced per URL, see WebhookPacer). */
+  readonly url: string;
   send(message: WebhookMessage): Promise<AttemptResult>;
 }
 
@@ -31,6 +34,8 @@ export interface HttpResolutionSenderOptions {
    * may hold the receiver's credential, so they are never logged; they cannot replace the daemon's own headers.
    */
   extraHeaders?: Readonly<Record<string, string>>;
+  /** WEBHOOK_CONCURRENCY: requests in flight in this daemon, shared by every sender given the same limit. */
+  concurrency?: ConcurrencyLimit;
 }
 
 /** Receivers' answers are read and discarded up to this size. */
@@ -48,7 +53,15 @@ export class HttpResolutionSender implements ResolutionSender {
     this.now = opts.now ?? Date.now;
   }
 
-  async send(message: WebhookMessage): Promise<AttemptResult> {
+  get url(): string {
+    return this.opts.url;
+  }
+
+  send(message: WebhookMessage): Promise<AttemptResult> {
+    return this.opts.concurrency ? this.opts.concurrency.run(() => this.post(message)) : this.post(message);
+  }
+
+  private async post(message: WebhookMessage): Promise<AttemptResult> {
     const body = Buffer.from(message.body, 'utf8');
     const timestamp = Math.floor(this.now() / 1000);
     const abort = new AbortController();

@@ -37,6 +37,7 @@ export class ManualClock implements Clock {
 
 /** The resolution webhook's receiver: records each message and answers what the test queued (default 200). */
 export class FakeSender implements ResolutionSender {
+  readonly url = 'https://receiver.example.test/resolution';
   readonly sent: WebhookMessage[] = [];
   private readonly answers: AttemptResult[] = [];
 

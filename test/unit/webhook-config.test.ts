@@ -2,14 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config';
 
 describe('webhook configuration', () => {
-  it('defaults: no signature, 30 s timeout, budget until the window ends + 30 min', () => {
-    expect(loadConfig({}).webhook).toEqual({ secret: undefined, timeoutSeconds: 30, retryBudgetSeconds: undefined });
+  it('defaults: no signature, 30 s timeout, budget until the window ends + 30 min, no rate cap, 32 in flight', () => {
+    expect(loadConfig({}).webhook).toEqual({ secret: undefined, timeoutSeconds: 30, retryBudgetSeconds: undefined, concurrency: 32 });
+  });
+
+  it('reads WEBHOOK_MAX_PER_SECOND (fractions allowed: 0.5 is one every 2 s) and WEBHOOK_CONCURRENCY', () => {
+    expect(loadConfig({ WEBHOOK_MAX_PER_SECOND: '10', WEBHOOK_CONCURRENCY: '4' }).webhook).toMatchObject({ maxPerSecond: 10, concurrency: 4 });
+    expect(loadConfig({ WEBHOOK_MAX_PER_SECOND: '0.5' }).webhook.maxPerSecond).toBe(0.5);
   });
 
   it('reads WEBHOOK_SECRET, WEBHOOK_TIMEOUT_SECONDS and WEBHOOK_RETRY_BUDGET_SECONDS', () => {
     const secret = `whsec_${randomBytes(24).toString('base64')}`;
     const c = loadConfig({ WEBHOOK_SECRET: secret, WEBHOOK_TIMEOUT_SECONDS: '5', WEBHOOK_RETRY_BUDGET_SECONDS: '600' });
-    expect(c.webhook).toEqual({ secret, timeoutSeconds: 5, retryBudgetSeconds: 600 });
+    expect(c.webhook).toEqual({ secret, timeoutSeconds: 5, retryBudgetSeconds: 600, concurrency: 32 });
   });
 
   it.each([
@@ -18,6 +23,10 @@ describe('webhook configuration', () => {
     ['WEBHOOK_TIMEOUT_SECONDS', '0', 'must be at least 1'],
     ['WEBHOOK_TIMEOUT_SECONDS', 'soon', 'must be a number'],
     ['WEBHOOK_RETRY_BUDGET_SECONDS', '1.5', 'must be a whole number'],
+    ['WEBHOOK_MAX_PER_SECOND', '0', 'must be at least 0.01'],
+    ['WEBHOOK_MAX_PER_SECOND', 'lots', 'must be a number'],
+    ['WEBHOOK_CONCURRENCY', '0', 'must be at least 1'],
+    ['WEBHOOK_CONCURRENCY', '2.5', 'must be a whole number'],
   ])('%s=%j stops the daemon with a line naming it', (variable, value, problem) => {
     let error: unknown;
     try {
