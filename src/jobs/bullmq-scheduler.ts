@@ -87,7 +87,7 @@ export class BullmqScheduler implements JobScheduler {
    * so the request is not sent again. "A moment": our add may have been deduplicated into a job added up to
    * windowMs earlier, which starts `delay` after its own add; so at most delay − windowMs − a margin (30 ms for
    * book-pending and maintain-channels). A burst of windows firing at 09:00 makes hundreds of such requests a
-   * second; most cost nothing here.
+   * second; most cost nothing here. (30 ms for lifecycle-dispatch too, whose window is 50 ms.)
    */
   private async coalescedHere(queue: Queue, name: string, data: object, o: Parameters<typeof coalesced>[3]): Promise<void> {
     const askedAt = Date.now();
@@ -169,7 +169,7 @@ export class BullmqScheduler implements JobScheduler {
 
 
   async requestLifecycleDispatch(): Promise<void> {
-    await coalesced(this.lifecycle, 'dispatch', {}, { id: 'lifecycle-dispatch', windowMs: 80, delayMs: 100, attempts: 5, keepFailed: 100 });
+    await this.coalescedHere(this.lifecycle, 'dispatch', {}, { id: 'lifecycle-dispatch', windowMs: 50, delayMs: 100, attempts: 5, keepFailed: 100 });
   }
 
 
