@@ -110,8 +110,8 @@ function table(p: ReturnType<typeof parseArgs>, b: BookingFigures | null, q: Quo
     target: `≥ 0.9 × Q ÷ ${COLD_FLOOR_CALLS} = ${round((0.9 * p.quota) / COLD_FLOOR_CALLS, 1)}/min, 0 quota errors`,
   });
   rows.push({
-    figure: `resolution webhook lateness, ${f?.atNine ?? p.windows} windows starting the same second${p.receiverMaxPerSecond ? ` (receiver cap ${p.receiverMaxPerSecond}/s)` : ''}`,
-    measured: f ? `p50 ${fmt(f.latenessMs.p50, ' ms')}, p99 ${fmt(f.latenessMs.p99, ' ms')}, max ${fmt(f.latenessMs.max, ' ms')} (${f.delivered}/${f.atNine} delivered, ${f.requests} requests)` : na,
+    figure: `resolution webhook lateness, ${f?.atNine ?? p.windows} windows starting the same second${p.receiverMaxPerSecond ? ` (receiver cap ${p.receiverMaxPerSecond}/s)` : ''}${p.webhookMaxPerSecond ? ` (WEBHOOK_MAX_PER_SECOND ${p.webhookMaxPerSecond})` : ''}`,
+    measured: f ? `p50 ${fmt(f.latenessMs.p50, ' ms')}, p99 ${fmt(f.latenessMs.p99, ' ms')}, max ${fmt(f.latenessMs.max, ' ms')} (${f.delivered}/${f.atNine} delivered, ${f.requests} requests, ${f.refused} refused)` : na,
     target: 'p99 ≤ 1 s at 2,000 windows',
   });
   rows.push({

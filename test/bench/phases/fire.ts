@@ -14,6 +14,9 @@ export interface FireFigures {
   delivered: number;
   requests: number;
   receiverMaxPerSecond: number | null;
+  webhookMaxPerSecond: number | null;
+  /** Requests the receiver refused (429 beyond its cap). */
+  refused: number;
   latenessMs: ReturnType<typeof summary>;
   /** First delivery to last, in ms. */
   spreadMs: number | null;
@@ -34,6 +37,7 @@ export async function fireRun(p: BenchParams, bookingsPerSecond: number | null, 
     virtualNow: FIRE_AT - leadMs,
     load: { latencyMs: p.latencyMs },
     logDir: p.logDir,
+    ...(p.webhookMaxPerSecond !== null ? { daemonEnv: { WEBHOOK_MAX_PER_SECOND: String(p.webhookMaxPerSecond) } } : {}),
   });
   run.receiver.maxPerSecond = p.receiverMaxPerSecond;
   try {
@@ -73,6 +77,8 @@ export async function fireRun(p: BenchParams, bookingsPerSecond: number | null, 
       delivered: accepted.size,
       requests: run.receiver.arrivals.length,
       receiverMaxPerSecond: p.receiverMaxPerSecond,
+      webhookMaxPerSecond: p.webhookMaxPerSecond,
+      refused: run.receiver.arrivals.length - accepted.size,
       latenessMs: s,
       spreadMs: times.length ? Math.max(...times) - Math.min(...times) : null,
     };

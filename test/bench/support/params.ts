@@ -23,6 +23,8 @@ export interface BenchParams {
   /** Run C */
   windows: number;
   receiverMaxPerSecond: number | null;
+  /** The fire run's WEBHOOK_MAX_PER_SECOND (null: unset). */
+  webhookMaxPerSecond: number | null;
   /** Phases to run (default all): book, quota, fire. */
   only: Set<string>;
   /** quick: the quota run overlaps the booking run (to stay under two minutes). */
@@ -51,6 +53,7 @@ const HELP = `npm run bench [-- options]
   --quota-seconds S       how long run B measures (full 180, quick 60)
   --windows W             windows starting the same second in run C (full 2000, quick 100)
   --receiver-rps R        the webhook receiver answers 429 + Retry-After beyond R requests per second (default: no cap)
+  --webhook-max-per-second N  the fire run's daemons pace resolution webhooks (WEBHOOK_MAX_PER_SECOND; default unset)
   --latency MIN-MAX       per-call latency of the emulator in ms (default 50-150)
   --only book,quota,fire  run only these runs
   --redis URL             (default redis://127.0.0.1:6379/0; every run uses its own key prefix, deleted after)`;
@@ -107,6 +110,7 @@ export function parseArgs(argv: string[]): BenchParams {
     quotaMeasureMs: num('quota-seconds', 180, 60) * 1000,
     windows: Math.max(1, num('windows', 2000, 100)),
     receiverMaxPerSecond: rps === undefined || rps === true ? null : Number(rps),
+    webhookMaxPerSecond: args.get('webhook-max-per-second') === undefined ? null : Number(args.get('webhook-max-per-second')),
     only: new Set(String(args.get('only') ?? 'book,quota,fire').split(',')),
     overlapQuota: quick,
     quietMs: 3000,
