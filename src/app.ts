@@ -30,6 +30,8 @@ import { WatchStore } from './store/watch-store';
 import { RemediationStore } from './store/remediation-store';
 import { HttpResolutionSender } from './webhook/resolution-webhook';
 import { ConcurrencyLimit } from './webhook/concurrency-limit';
+import { countingOwnWrites } from './services/own-write-echoes';
+import { RedisEchoLedger } from './store/echo-ledger';
 import { RedisWebhookPacer } from './webhook/webhook-pacer';
 
 /** A service-account key as Google issues it (only the fields we use). */
@@ -224,6 +226,7 @@ export class App {
       const scheduler = new BullmqScheduler(queueConnection, config.redis.keyPrefix, clock, logger);
       closers.push(['queues', () => scheduler.close()]);
       // WEBHOOK_CONCURRENCY: one limit for every resolution receiver of this daemon (not the lifecycle webhook).
+      const echoes = new RedisEchoLedger(redis, config.redis.keyPrefix);
       const resolutionConcurrency = new ConcurrencyLimit(config.webhook.concurrency);
       const sender = (url: string, extraHeaders?: Readonly<Record<string, string>>, concurrency?: ConcurrencyLimit) =>
         new HttpResolutionSender({
@@ -239,7 +242,8 @@ export class App {
       const deps: ServiceDeps = {
         telemetry: metrics,
         store,
-        calendar,
+        // Our own writes are counted so that their echoes cost no sync (own-write-echoes.ts).
+        calendar: countingOwnWrites(calendar, echoes, logger),
         hosts: fleet,
         fleet,
         sender: sender(webhookUrl, config.webhook.extraHeaders, resolutionConcurrency),
@@ -266,6 +270,7 @@ export class App {
       };
       const services = createServices(deps, {
         watchStore: new WatchStore(redis, config.redis.keyPrefix),
+        echoes,
         feedCursor: new RedisFeedCursor(redis, config.redis.keyPrefix),
         lifecycleJobs: scheduler,
         lifecycleSender: config.lifecycleWebhook.url ? sender(config.lifecycleWebhook.url) : null,

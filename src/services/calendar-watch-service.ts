@@ -9,6 +9,7 @@ import {
 } from '../ports/calendar';
 import type { ChannelRecord, ServiceDeps, WatchRepository } from './ports';
 import type { RescheduleService } from './reschedule-service';
+import { onlyOwnEchoes, type EchoLedger } from './own-write-echoes';
 
 /**
  * What became of a notification: a sync requested; a lifecycle notification handled (the subscription renewed, or
@@ -37,7 +38,15 @@ export class CalendarWatchService {
     private readonly deps: ServiceDeps,
     private readonly watch: WatchRepository,
     private readonly reschedule: RescheduleService,
+    /** Our own writes' echoes (see own-write-echoes.ts); unset: every notification lists. */
+    private readonly echoes?: EchoLedger,
   ) {}
+
+  /** A sync that must list, whatever the echo counts say (poll, renewal, missed notifications, first sync). */
+  private async fullSyncSoon(owner: string): Promise<void> {
+    await this.echoes?.fullSyncNeeded(owner);
+    await this.deps.scheduler.requestSync(owner);
+  }
 
   private get settings() {
     return this.deps.settings.watch;
@@ -76,9 +85,10 @@ export class CalendarWatchService {
         return { kind: 'ignored', reason: 'sync message', owner };
       case 'missed':
         this.deps.logger.info({ owner, channel: channel.channelId }, 'notifications were missed: syncing the calendar');
-        await this.deps.scheduler.requestSync(owner);
+        await this.fullSyncSoon(owner);
         return { kind: 'sync', owner };
       case 'changed':
+        await this.echoes?.notification(owner);
         await this.deps.scheduler.requestSync(owner);
         return { kind: 'sync', owner };
       case 'reauthorize':
@@ -140,7 +150,7 @@ export class CalendarWatchService {
           if (current && (await this.renewChannel(current))) return 'renewed';
           await this.openChannel(owner);
           // The provider paused the old channel's notifications until a renewal: read what they would have said.
-          if (current?.renewRequested) await this.deps.scheduler.requestSync(owner);
+          if (current?.renewRequested) await this.fullSyncSoon(owner);
           return current ? 'renewed' : 'opened';
         });
         if (opened) round[opened]++;
@@ -216,7 +226,7 @@ export class CalendarWatchService {
     await this.watch.saveChannel(record);
     logger.info({ owner, channel: opened.id, expiresInS: Math.round((opened.expiration - clock.now()) / 1000) }, 'push channel opened');
     // A channel only reports changes: make sure we hold a sync token to read them with.
-    if (!(await this.watch.syncToken(owner))) await this.deps.scheduler.requestSync(owner);
+    if (!(await this.watch.syncToken(owner))) await this.fullSyncSoon(owner);
     return record;
   }
 
@@ -233,7 +243,7 @@ export class CalendarWatchService {
       const { renewRequested, ...rest } = channel;
       await this.watch.saveChannel({ ...rest, resource: renewed.resource || channel.resource, expiration: renewed.expiration });
       // Asked for by the provider: its notifications were paused until now, so read what they would have said.
-      if (renewRequested) await this.deps.scheduler.requestSync(channel.owner);
+      if (renewRequested) await this.fullSyncSoon(channel.owner);
       logger.info({ owner: channel.owner, channel: channel.channelId, expiresInS: Math.round((renewed.expiration - clock.now()) / 1000) }, 'push channel renewed');
       return true;
     } catch (err) {
@@ -269,7 +279,7 @@ export class CalendarWatchService {
       // A little slack so a sync that ran a moment early in the last round is not skipped for a whole period.
       if (now - (await this.watch.lastSync(owner)) >= this.settings.pollIntervalMs * 0.9) due.push(owner);
     }
-    for (const owner of due) await this.deps.scheduler.requestSync(owner);
+    for (const owner of due) await this.fullSyncSoon(owner);
     return due;
   }
 
@@ -277,6 +287,11 @@ export class CalendarWatchService {
   async syncOwner(owner: string): Promise<{ changes: number; verdict: string }> {
     const { store, calendar, logger, clock } = this.deps;
     const token = await this.watch.syncToken(owner);
+    const echoes = this.echoes ? await this.echoes.take(owner) : null;
+    if (token && echoes && onlyOwnEchoes(echoes)) {
+      logger.debug({ owner, ...echoes }, 'sync skipped: the notifications were the echoes of our own writes');
+      return { changes: 0, verdict: 'own writes only' };
+    }
     let changes: CalendarChanges;
     let full = token === null;
     try {

@@ -1,3 +1,4 @@
+import type { EchoLedger } from './own-write-echoes';
 import type { ResolutionSender } from '../webhook/resolution-webhook';
 import { AdminService } from './admin-service';
 import { BookingService } from './booking-service';
@@ -16,6 +17,8 @@ import { WindowNoticeService } from './window-notice-service';
 /** What the services need beyond the common ports. */
 export interface ServiceExtras {
   watchStore: WatchRepository;
+  /** Counts our writes and notifications per calendar (see own-write-echoes.ts); unset: every notification lists. */
+  echoes?: EchoLedger;
   feedCursor: FeedCursorStore;
   lifecycleJobs: LifecycleJobs;
   /** Sends lifecycle webhooks (null: LIFECYCLE_WEBHOOK_URL unset). */
@@ -45,7 +48,7 @@ export function createServices(deps: ServiceDeps, extras: ServiceExtras): Servic
   const fleet = new FleetSyncService(deps, runner, remediations);
   const fires = new FireService(deps, runner, reschedule, extras.delivery, deps.fleet ? fleet : undefined);
   const lifecycle = new LifecycleWebhookService(deps, extras.feedCursor, extras.lifecycleJobs, extras.lifecycleSender, extras.lifecycle);
-  const watch = new CalendarWatchService(deps, extras.watchStore, reschedule);
+  const watch = new CalendarWatchService(deps, extras.watchStore, reschedule, extras.echoes);
   return {
     remediations,
     bookings: new BookingService(deps, runner, watch),

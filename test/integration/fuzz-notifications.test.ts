@@ -98,7 +98,10 @@ describe('forged and genuine push notifications (fast-check, real server, watch 
     (n.resourceId === undefined || n.resourceId === channel.resource) &&
     n.resourceState !== 'sync';
 
-  /** Sends it; a genuine one must enqueue exactly one sync for the owner and touch nothing else, any other nothing. */
+  /**
+   * Sends it; a genuine one must enqueue exactly one sync for the owner and touch nothing else but the owner's
+   * notification count (own-write-echoes.ts), any other nothing.
+   */
   async function sendAndCheck(n: Notification): Promise<LightMyRequestResponse> {
     const before = await snapshotPrefix(redis, env.prefix);
     const res = await inject(n);
@@ -109,8 +112,11 @@ describe('forged and genuine push notifications (fast-check, real server, watch 
     const changed = changedKeys(before, await snapshotPrefix(redis, env.prefix));
     if (res.statusCode === 204 && genuine(n)) {
       expect((await syncJobs()).map((j) => j.data)).toEqual([{ owner: channel.owner }]);
-      expect(changed.every((key) => key.startsWith(`${env.prefix}:calendar-sync:`))).toBe(true);
+      const echoes = `${env.prefix}:owner:${channel.owner}:echoes`;
+      expect(changed.filter((key) => !key.startsWith(`${env.prefix}:calendar-sync:`))).toEqual([echoes]);
+      expect(await redis.hget(echoes, 'notifications')).toBe('1');
       await deleteKeys(redis, `${env.prefix}:calendar-sync:*`);
+      await redis.del(echoes);
     } else {
       expect(changed).toEqual([]);
       expect(await jobCounts()).toEqual([0, 0, 0, 0, 0, 0]);

@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import { addOwner, bookHost, firstWebhookFor, postFailing, webhooksFor } from '../support/fixtures';
+import { addOwner, bookHost, firstWebhookFor, postFailing, postPassing, webhooksFor } from '../support/fixtures';
 import { calendarSettled, fireJobsEnded } from '../support/settled';
 import { TestClock } from '../support/test-clock';
 import { useDaemon, type DaemonHandle } from '../support/use-daemon';
@@ -164,6 +164,23 @@ describe('watching booked events: push channels, sync tokens, the owner’s move
     const before = ownCalls();
     await calendarSettled(t.env, 'anything still to come');
     expect(ownCalls()).toBe(before);
+  });
+
+  it('reads none of its own writes back: a hand-over (delete the old window, create the next) costs no listing', async () => {
+    const owner = 'handover-echo@acme.com';
+    await bookFor(t, owner, 409);
+    await postFailing(t, 410, owner);
+    await t.daemon.waitForStatus(410, 'queued');
+    await calendarSettled(t.env, 'the echoes of our own insert');
+    t.env.emulator.resetCalls();
+    await postPassing(t, 409, owner);
+    await t.daemon.waitForStatus(410, 'booked');
+    await calendarSettled(t.env, 'the echoes of the hand-over');
+    const counts = t.env.emulator.callCounts({ owner });
+    expect(counts['events.delete']).toBe(1);
+    expect(counts['events.insert']).toBe(1);
+    // Both writes notified us (the channel stayed open); both echoes were counted as ours, so nothing was listed.
+    expect(counts['events.list'] ?? 0).toBe(0);
   });
 
   it('rebooks a window deleted while its sync token expired: 410, full sync, then a look at the event', async () => {
