@@ -29,7 +29,7 @@ import { RedisFeedCursor } from './store/feed-cursor';
 import { WatchStore } from './store/watch-store';
 import { RemediationStore } from './store/remediation-store';
 import { HttpResolutionSender } from './webhook/resolution-webhook';
-import { ConcurrencyLimit } from './webhook/concurrency-limit';
+import { ConcurrencyLimit } from './lib/concurrency-limit';
 import { countingOwnWrites } from './services/own-write-echoes';
 import { RedisEchoLedger } from './store/echo-ledger';
 import { RedisWebhookPacer } from './webhook/webhook-pacer';

@@ -1,6 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import type { AttemptResult } from './delivery-policy';
-import type { ConcurrencyLimit } from './concurrency-limit';
+import type { ConcurrencyLimit } from '../lib/concurrency-limit';
 import { WebhookSigner, webhookHeaders } from './webhook-signer';
 
 /** One delivery's message: its Standard Webhooks id (the same on every retry) and the exact JSON body. */

@@ -3,7 +3,7 @@
  * WEBHOOK_CONCURRENCY's in-process limit.
  */
 import { Redis } from 'ioredis';
-import { ConcurrencyLimit } from '../../src/webhook/concurrency-limit';
+import { ConcurrencyLimit } from '../../src/lib/concurrency-limit';
 import { RedisWebhookPacer } from '../../src/webhook/webhook-pacer';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
 

@@ -1,6 +1,7 @@
 /**
- * WEBHOOK_CONCURRENCY: at most `limit` resolution webhook requests in flight in this daemon, across receivers.
- * Waiters are served in arrival order (start order, for a burst of windows).
+ * At most `limit` tasks in flight; waiters are served in arrival order (for a burst of windows: start order).
+ * Used for WEBHOOK_CONCURRENCY (resolution webhook requests per daemon) and, one per mailbox, for Graph's
+ * per-mailbox limit (MailboxSemaphore).
  */
 export class ConcurrencyLimit {
   private inFlight = 0;
@@ -22,7 +23,7 @@ export class ConcurrencyLimit {
     }
   }
 
-  /** Requests in flight now (tests, metrics). */
+  /** Tasks in flight now (a waiter handed a slot counts). */
   get active(): number {
     return this.inFlight;
   }
