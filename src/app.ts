@@ -31,7 +31,6 @@ import { RemediationStore } from './store/remediation-store';
 import { HttpResolutionSender } from './webhook/resolution-webhook';
 import { ConcurrencyLimit } from './lib/concurrency-limit';
 import { countingOwnWrites } from './services/own-write-echoes';
-import { RedisEchoLedger } from './store/echo-ledger';
 import { RedisWebhookPacer } from './webhook/webhook-pacer';
 
 /** A service-account key as Google issues it (only the fields we use). */
@@ -225,8 +224,9 @@ export class App {
 
       const scheduler = new BullmqScheduler(queueConnection, config.redis.keyPrefix, clock, logger);
       closers.push(['queues', () => scheduler.close()]);
+      // Channels, sync tokens, and the counts of our own writes' echoes (own-write-echoes.ts).
+      const watchStore = new WatchStore(redis, config.redis.keyPrefix);
       // WEBHOOK_CONCURRENCY: one limit for every resolution receiver of this daemon (not the lifecycle webhook).
-      const echoes = new RedisEchoLedger(redis, config.redis.keyPrefix);
       const resolutionConcurrency = new ConcurrencyLimit(config.webhook.concurrency);
       const sender = (url: string, extraHeaders?: Readonly<Record<string, string>>, concurrency?: ConcurrencyLimit) =>
         new HttpResolutionSender({
@@ -243,7 +243,7 @@ export class App {
         telemetry: metrics,
         store,
         // Our own writes are counted so that their echoes cost no sync (own-write-echoes.ts).
-        calendar: countingOwnWrites(calendar, echoes, logger),
+        calendar: countingOwnWrites(calendar, watchStore, logger),
         hosts: fleet,
         fleet,
         sender: sender(webhookUrl, config.webhook.extraHeaders, resolutionConcurrency),
@@ -269,8 +269,8 @@ export class App {
         },
       };
       const services = createServices(deps, {
-        watchStore: new WatchStore(redis, config.redis.keyPrefix),
-        echoes,
+        watchStore,
+        echoes: watchStore,
         feedCursor: new RedisFeedCursor(redis, config.redis.keyPrefix),
         lifecycleJobs: scheduler,
         lifecycleSender: config.lifecycleWebhook.url ? sender(config.lifecycleWebhook.url) : null,

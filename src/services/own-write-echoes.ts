@@ -53,6 +53,6 @@ export function countingOwnWrites(calendar: CalendarPort, ledger: EchoLedger, lo
     updateEvent: (owner: string, eventId: string, patch: EventPatch, limits?: CallLimits) => counted(owner, calendar.updateEvent(owner, eventId, patch, limits)),
     deleteEvent: (owner: string, eventId: string) => counted(owner, calendar.deleteEvent(owner, eventId)),
   };
-  if (calendar.outOfOffice) port.outOfOffice = (owner, timeMin, timeMax) => (calendar.outOfOffice as NonNullable<CalendarPort['outOfOffice']>)(owner, timeMin, timeMax);
+  if (calendar.outOfOffice) port.outOfOffice = calendar.outOfOffice.bind(calendar);
   return port;
 }

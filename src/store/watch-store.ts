@@ -1,4 +1,5 @@
 import type { WatchRepository } from '../services/ports';
+import type { EchoCounts, EchoLedger } from '../services/own-write-echoes';
 import type { RedisClient as Redis } from '../lib/redis-connection';
 
 /** A subscription ("push channel") we opened on one owner's calendar. */
@@ -15,6 +16,27 @@ export interface ChannelRecord {
   /** The provider asked for a renewal (Graph's reauthorizationRequired): the next channel round renews it now. */
   renewRequested?: boolean;
 }
+
+/** How long the echo counts of one calendar live without a sync taking them. */
+const ECHO_TTL_MS = 120_000;
+
+/** KEYS[1] the owner's echo counts · Returns [writes, notifications, full] and deletes them. */
+const TAKE_ECHOES = `
+local v = redis.call('HMGET', KEYS[1], 'writes', 'notifications', 'full')
+redis.call('DEL', KEYS[1])
+return {tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0}
+`;
+
+/**
+ * KEYS[1] the owner's echo counts · KEYS[2] the owner's channel pointer · ARGV[1] ttl ms.
+ * A write is an echo to expect only while the calendar is watched: without a channel nothing is notified.
+ */
+const OWN_WRITE = `
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'writes', 1)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+return 1
+`;
 
 /**
  * A stored channel. Records written before the port was provider-neutral name the resource `resourceId`: they are
@@ -34,10 +56,12 @@ export function parseChannelRecord(raw: string): ChannelRecord {
  *   {mw}:channels                     zset of channel ids by expiration
  *   {mw}:owner:<email>:sync-token     the calendar's incremental-sync token
  *   {mw}:owner:<email>:synced-at      epoch ms of the last sync
+ *   {mw}:owner:<email>:echoes         our writes and the notifications since the last sync (own-write-echoes.ts;
+ *                                     hash of writes, notifications, full; two minutes)
  *
  * It survives restarts: a restarted daemon keeps verifying and renewing the channels it opened.
  */
-export class WatchStore implements WatchRepository {
+export class WatchStore implements WatchRepository, EchoLedger {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -95,5 +119,27 @@ export class WatchStore implements WatchRepository {
 
   async markSynced(owner: string, at: number): Promise<void> {
     await this.redis.set(this.key('owner', owner, 'synced-at'), String(at));
+  }
+
+  async ownWrite(owner: string): Promise<void> {
+    await this.redis.eval(OWN_WRITE, 2, this.key('owner', owner, 'echoes'), this.key('owner', owner, 'channel'), ECHO_TTL_MS);
+  }
+
+  notification(owner: string): Promise<void> {
+    return this.bumpEchoes(owner, 'notifications');
+  }
+
+  fullSyncNeeded(owner: string): Promise<void> {
+    return this.bumpEchoes(owner, 'full');
+  }
+
+  async take(owner: string): Promise<EchoCounts> {
+    const [writes, notifications, full] = (await this.redis.eval(TAKE_ECHOES, 1, this.key('owner', owner, 'echoes'))) as number[];
+    return { writes, notifications, full: full > 0 };
+  }
+
+  private async bumpEchoes(owner: string, field: string): Promise<void> {
+    const key = this.key('owner', owner, 'echoes');
+    await this.redis.multi().hincrby(key, field, 1).pexpire(key, ECHO_TTL_MS).exec();
   }
 }

@@ -3,22 +3,22 @@
  */
 import { Redis } from 'ioredis';
 import { onlyOwnEchoes } from '../../src/services/own-write-echoes';
-import { RedisEchoLedger } from '../../src/store/echo-ledger';
+import { WatchStore } from '../../src/store/watch-store';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
 
 const redis = new Redis(TEST_REDIS_URL);
 let prefix: string;
-let ledger: RedisEchoLedger;
+let ledger: WatchStore;
 const owner = 'alice@acme.com';
 
 beforeEach(() => {
   prefix = uniquePrefix('echo');
-  ledger = new RedisEchoLedger(redis, prefix);
+  ledger = new WatchStore(redis, prefix);
 });
 afterEach(() => deletePrefix(prefix));
 afterAll(() => redis.quit());
 
-const watched = () => redis.set(`${prefix}:owner:${owner}:channel`, 'ch-1');
+const watched = () => ledger.saveChannel({ channelId: 'ch-1', resource: 'res-1', owner, token: 't'.repeat(32), expiration: Date.now() + 60_000 });
 
 describe('onlyOwnEchoes', () => {
   it.each([
@@ -33,7 +33,7 @@ describe('onlyOwnEchoes', () => {
   });
 });
 
-describe('RedisEchoLedger', () => {
+describe('WatchStore as the echo ledger', () => {
   it('counts writes only while the calendar is watched (nothing is notified without a channel)', async () => {
     await ledger.ownWrite(owner);
     expect(await ledger.take(owner)).toEqual({ writes: 0, notifications: 0, full: false });
