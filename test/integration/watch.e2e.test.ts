@@ -172,6 +172,11 @@ describe('watching booked events: push channels, sync tokens, the owner’s move
     await postFailing(t, 410, owner);
     await t.daemon.waitForStatus(410, 'queued');
     await calendarSettled(t.env, 'the echoes of our own insert');
+    const accepted = async () => {
+      const text = await (await request(`${t.env.url}/metrics`)).body.text();
+      return Number(/^mw_push_notifications_total\{verdict="accepted"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const acceptedBefore = await accepted();
     t.env.emulator.resetCalls();
     await postPassing(t, 409, owner);
     await t.daemon.waitForStatus(410, 'booked');
@@ -180,6 +185,7 @@ describe('watching booked events: push channels, sync tokens, the owner’s move
     expect(counts['events.delete']).toBe(1);
     expect(counts['events.insert']).toBe(1);
     // Both writes notified us (the channel stayed open); both echoes were counted as ours, so nothing was listed.
+    expect((await accepted()) - acceptedBefore).toBeGreaterThanOrEqual(2);
     expect(counts['events.list'] ?? 0).toBe(0);
   });
 
