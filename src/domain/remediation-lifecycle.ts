@@ -102,8 +102,11 @@ export type Happening =
   /** Beyond max_deferrals the owner's move later was undone: the event is patched back to the accepted time. */
   | { type: 'move_undone'; ownerStart: string; ownerEnd: string; reason: string }
   | { type: 'window_upcoming'; start: string; minutesBefore: number }
-  /** The window starts (at its start; or now, by an admin: `window` is then the window as it happens). */
-  | { type: 'window_started'; delivery: Delivery; actor: Actor; window?: { start: string; end: string } }
+  /**
+   * The window starts (at its start; or now, by an admin: `window` is then the window as it happens). `attempting`:
+   * delivery 1's first attempt starts at once and is counted with the start (a burst of windows claimed together).
+   */
+  | { type: 'window_started'; delivery: Delivery; actor: Actor; window?: { start: string; end: string }; attempting?: boolean }
   | { type: 'window_ended'; start: string }
   | { type: 'delivery_attempted'; number: number }
   | { type: 'delivery_retrying'; number: number; status?: number; error: string; nextAttemptAt: string }
@@ -427,7 +430,8 @@ function startWindow(r: Remediation, h: Extract<Happening, { type: 'window_start
   const at = iso(ctx.now);
   const start = h.window?.start ?? r.start;
   const end = h.window?.end ?? r.end;
-  const next: Remediation = { ...r, status: 'firing', start, end, firedAt: at, updatedAt: at, reason: undefined, delivery: h.delivery };
+  const delivery = h.attempting ? { ...h.delivery, attempts: h.delivery.attempts + 1, lastAttemptAt: at } : h.delivery;
+  const next: Remediation = { ...r, status: 'firing', start, end, firedAt: at, updatedAt: at, reason: undefined, delivery };
   const event = statusEvent('window.started', h.actor, 'booked', 'firing', {
     start,
     end,

@@ -11,7 +11,7 @@ import type { JobScheduler } from '../services/ports';
 import type { FireRequest } from '../services/fire-service';
 import type { DeliveryRef, EventWithdrawal } from '../services/ports';
 import { CAPPED_EXPONENTIAL, QUEUE } from './queue-names';
-import { FIRE_LOOK_AHEAD_MS } from '../services/fire-service';
+import { lookAheadMs } from '../services/fire-service';
 
 /** Booking wake-ups arriving within this window are merged into one job, so one freeBusy serves many owners. */
 export const BOOKING_COALESCE_MS = 150;
@@ -54,6 +54,8 @@ export class BullmqScheduler implements JobScheduler {
     prefix: string,
     private readonly clock: Clock,
     logger?: Logger,
+    /** How many windows are booked at a start (RemediationStore.countBookedAt): spreads a burst's last looks. */
+    private readonly windowsAt?: (startMs: number) => Promise<number>,
   ) {
     this.policyEvents = new Queue(QUEUE.policyEvents, { connection, prefix });
     this.bookings = new Queue(QUEUE.bookings, { connection, prefix });
@@ -112,23 +114,25 @@ export class BullmqScheduler implements JobScheduler {
     if (!r.start) return;
     const req: FireRequest = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start };
     const startMs = Date.parse(r.start);
+    // The windows booked at this start before this one: in a burst, the later ones look earlier.
+    const rank = this.windowsAt ? await this.windowsAt(startMs) : 0;
     await this.fires.add('fire', req, {
       ...KEEP,
       jobId: fireJobId(r),
-      // A little early: the job takes its last look at the event, then waits for the start itself.
-      delay: Math.max(0, startMs - FIRE_LOOK_AHEAD_MS - this.clock.now()),
+      // A little early: the job takes its last look at the event, then the window waits for the start.
+      delay: Math.max(0, startMs - lookAheadMs(rank) - this.clock.now()),
       ...DELIVERY_JOB,
     });
   }
 
   /** A redelivery: one job per delivery number (a repeated request cannot enqueue it twice). */
-  async enqueueDelivery(ref: DeliveryRef): Promise<void> {
+  async enqueueDelivery(ref: DeliveryRef, delayMs = 0): Promise<void> {
     const jobId = deliverJobId(ref.remediationId, ref.deliveryNumber);
     // A job of this number that has ended without starting the delivery (it failed, or found the remediation
     // busy) would swallow the new request: BullMQ ignores an add whose id exists. It makes way.
     const previous = await this.fires.getJob(jobId);
     if (previous && ((await previous.isFailed()) || (await previous.isCompleted()))) await previous.remove();
-    await this.fires.add('deliver', ref, { ...KEEP, jobId, ...DELIVERY_JOB });
+    await this.fires.add('deliver', ref, { ...KEEP, jobId, ...DELIVERY_JOB, ...(delayMs > 0 ? { delay: delayMs } : {}) });
   }
 
   async deliveryJobLive(r: Remediation): Promise<boolean> {

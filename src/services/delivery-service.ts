@@ -1,5 +1,5 @@
 import { webhookIdFor, type Delivery, type DeliveryPart, type Remediation } from '../domain/remediation';
-import { DEFAULT_BACKOFF, deliveryDeadline, describeResult, nextStep, type AttemptResult, type BackoffOptions } from '../webhook/delivery-policy';
+import { DEFAULT_BACKOFF, deliveryDeadline, describeResult, nextStep, type AttemptResult, type BackoffOptions, type NextStep } from '../webhook/delivery-policy';
 import type { DeliveryRef, ServiceDeps } from './ports';
 import type { TransitionRunner } from './transition-runner';
 
@@ -19,6 +19,12 @@ export type DeliveryOutcome =
   | { kind: 'retry'; delayMs: number; data?: object }
   | { kind: 'failed' }
   | { kind: 'skipped'; why: string };
+
+/** An attempt sent (not yet stored): the receiver's answer and what the delivery policy makes of it. */
+export interface SentAttempt {
+  result: AttemptResult;
+  step: NextStep;
+}
 
 /** A send slot this close is waited for in the worker; a later one sends the job back to the delayed set. */
 const HOLD_PACED_MS = 50;
@@ -58,7 +64,7 @@ export class DeliveryService {
    * The first attempt of a redelivery also starts it (see redeliver): the job is the only record of the request.
    */
   async attempt(ref: DeliveryRef): Promise<DeliveryOutcome> {
-    const { sender, clock, logger } = this.deps;
+    const { logger } = this.deps;
     if (this.deps.pacer && !ref.paced) {
       // WEBHOOK_MAX_PER_SECOND: the send slot first; a long wait is spent in the delayed set, not a worker slot.
       const waitMs = await this.takeSendSlot(ref);
@@ -69,29 +75,44 @@ export class DeliveryService {
       if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
     // The first attempt of a redelivery starts it (fired / delivery_failed → firing), then every attempt counts.
-    const started = await this.runner.apply(ref.remediationId, (r) =>
-      this.startsRedelivery(r, ref) ? { type: 'redelivery_started', delivery: this.nextDelivery(r, ref.deliveryNumber), actor: 'admin' } : null,
-    );
-    if (started.kind === 'applied') logger.info({ remediation: ref.remediationId, webhookId: started.after.delivery?.webhookId }, 'redelivery started');
+    if (ref.deliveryNumber > 1) {
+      const started = await this.runner.apply(ref.remediationId, (r) =>
+        this.startsRedelivery(r, ref) ? { type: 'redelivery_started', delivery: this.nextDelivery(r, ref.deliveryNumber), actor: 'admin' } : null,
+      );
+      if (started.kind === 'applied') logger.info({ remediation: ref.remediationId, webhookId: started.after.delivery?.webhookId }, 'redelivery started');
+    }
     const counted = await this.runner.apply(ref.remediationId, { type: 'delivery_attempted', number: ref.deliveryNumber });
     if (counted.kind !== 'applied') {
       const why = counted.kind === 'refused' ? counted.reason : 'remediation not found';
       logger.debug({ remediation: ref.remediationId, delivery: ref.deliveryNumber, why }, 'delivery attempt skipped');
       return { kind: 'skipped', why };
     }
-    const r = counted.after;
+    return this.record(ref, counted.after, await this.send(counted.after));
+  }
+
+  /**
+   * Sends the attempt of r's current delivery that was just counted (one request, or one per part) and says what
+   * the delivery policy makes of the answer. Nothing is stored: `record` (or `recordDelivered`) does that.
+   */
+  async send(r: Remediation): Promise<SentAttempt> {
+    const { sender, clock } = this.deps;
     const d = r.delivery as Delivery;
     const result = d.parts && d.parts.length > 0 ? await this.sendParts(d.parts) : await sender.send({ id: d.webhookId, body: d.body });
     const step = nextStep({ result, attempt: d.attempts, now: clock.now(), deadline: Date.parse(d.deadline), random: this.random, backoff: this.settings.backoff ?? DEFAULT_BACKOFF });
+    this.deps.telemetry?.deliveryAttempt('resolution', step.kind === 'delivered' ? 'delivered' : step.kind === 'give_up' ? 'failed' : 'retry');
+    return { result, step };
+  }
+
+  /** Stores the outcome of a sent attempt of r (counted before it was sent) and says what its job does next. */
+  async record(ref: DeliveryRef, r: Remediation, sent: SentAttempt): Promise<DeliveryOutcome> {
+    const { clock, logger } = this.deps;
+    const { result, step } = sent;
+    const d = r.delivery as Delivery;
     const who = { remediation: r.id, host: r.host.id, owner: r.email, webhookId: d.webhookId, attempt: d.attempts };
     const status = result.kind === 'answered' ? result.status : undefined;
-    this.deps.telemetry?.deliveryAttempt('resolution', step.kind === 'delivered' ? 'delivered' : step.kind === 'give_up' ? 'failed' : 'retry');
     if (step.kind === 'delivered') {
       await this.runner.apply(ref.remediationId, { type: 'delivery_succeeded', number: ref.deliveryNumber, status });
-      // Delivery 1 of a window: how late after the start the receiver accepted it.
-      const lateMs = ref.deliveryNumber === 1 && r.start ? clock.now() - Date.parse(r.start) : undefined;
-      if (lateMs !== undefined) this.deps.telemetry?.resolutionLateness?.(lateMs);
-      logger.info({ ...who, status, lateMs }, 'resolution webhook delivered');
+      this.logDelivered(ref, r, status);
       return { kind: 'delivered' };
     }
     if (step.kind === 'give_up') {
@@ -108,6 +129,22 @@ export class DeliveryService {
     logger.warn({ ...who, status, err: describeResult(result), retryInMs: step.delayMs }, 'resolution webhook failed: will retry');
     // A retry is new traffic for the receiver: it takes a new send slot.
     return { kind: 'retry', delayMs: step.delayMs, ...(ref.paced ? { data: { paced: false } } : {}) };
+  }
+
+  /** Stores many delivered attempts of delivery 1 in one go (a burst of windows): each as `record` would. */
+  async recordDelivered(items: Array<{ r: Remediation; sent: SentAttempt }>): Promise<void> {
+    const status = (sent: SentAttempt) => (sent.result.kind === 'answered' ? sent.result.status : undefined);
+    const number = (r: Remediation) => (r.delivery as Delivery).number;
+    await this.runner.applyMany(items.map(({ r, sent }) => ({ id: r.id, happening: { type: 'delivery_succeeded', number: number(r), status: status(sent) } })));
+    for (const { r, sent } of items) this.logDelivered({ remediationId: r.id, deliveryNumber: number(r) }, r, status(sent));
+  }
+
+  private logDelivered(ref: DeliveryRef, r: Remediation, status: number | undefined): void {
+    const d = r.delivery as Delivery;
+    // Delivery 1 of a window: how late after the start the receiver accepted it.
+    const lateMs = ref.deliveryNumber === 1 && r.start ? this.deps.clock.now() - Date.parse(r.start) : undefined;
+    if (lateMs !== undefined) this.deps.telemetry?.resolutionLateness?.(lateMs);
+    this.deps.logger.info({ remediation: r.id, host: r.host.id, owner: r.email, webhookId: d.webhookId, attempt: d.attempts, status, lateMs }, 'resolution webhook delivered');
   }
 
   /**

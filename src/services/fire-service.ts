@@ -3,6 +3,7 @@ import { resolutionPayload, type Remediation } from '../domain/remediation';
 import { groupByWebhookUrl } from '../domain/maintenance-resolution';
 import { DeliveryService, partsOf, type DeliveryOutcome, type DeliveryRef, type DeliverySettings, type RedeliverResult } from './delivery-service';
 import type { Actor } from '../domain/lifecycle-event';
+import type { Happening } from '../domain/remediation-lifecycle';
 import type { ServiceDeps } from './ports';
 import type { FleetSyncService } from './fleet-sync-service';
 import type { RescheduleService } from './reschedule-service';
@@ -13,11 +14,30 @@ import type { TransitionRunner } from './transition-runner';
  * PRE_FIRE_CHECK_MS, so a slow Google cannot make the webhook late), then waits for the start.
  */
 export const FIRE_LOOK_AHEAD_MS = 1000;
+/**
+ * Windows starting together look earlier: the n-th booked at a start looks n × this sooner (at most
+ * MAX_LOOK_AHEAD_MS), so 2,000 windows at 09:00 are looked at over the 11 s before it, not all in its last second.
+ */
+export const LOOK_SPREAD_MS = 5;
+export const MAX_LOOK_AHEAD_MS = 60_000;
 const PRE_FIRE_CHECK_MS = 600;
+
+/** When the fire job of a window booked as the `rank`-th at its start takes its last look: ms before the start. */
+export function lookAheadMs(rank: number): number {
+  return Math.min(MAX_LOOK_AHEAD_MS, FIRE_LOOK_AHEAD_MS + Math.max(0, rank) * LOOK_SPREAD_MS);
+}
+
+/** Armed windows claimed together by one round of the fire loop. */
+export const FIRE_BATCH = 200;
+/**
+ * An armed window's job comes back this long after the start: if no fire loop has claimed the window by then (no
+ * daemon running it, Redis away), the job fires it itself.
+ */
+const ARMED_FALLBACK_MS = 2000;
 /** A firing remediation without a live delivery job this long after its start is stranded (see recoverStranded). */
 const STRANDED_AFTER_MS = 30_000;
 /** A job this much ahead of its window (a clock change) goes back to wait rather than hold a worker. */
-const MAX_EARLY_MS = 5000;
+const MAX_EARLY_MS = MAX_LOOK_AHEAD_MS + 5000;
 
 function rejectAfter(ms: number, message: string): Promise<never> {
   return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
@@ -47,6 +67,11 @@ export interface FireRequest {
   offline?: boolean;
   /** Delivery 1 has its send slot (WEBHOOK_MAX_PER_SECOND): see DeliveryRef.paced. */
   paced?: boolean;
+  /**
+   * Looked and armed: the fire loop claims the window at its start with the others starting then; this job only
+   * comes back ARMED_FALLBACK_MS after the start, and fires the window only if it is still booked.
+   */
+  armed?: boolean;
 }
 
 /**
@@ -75,6 +100,7 @@ export class FireService {
     const { logger, clock } = this.deps;
     const early = Date.parse(req.start) - clock.now();
     if (early > MAX_EARLY_MS) return { kind: 'retry', delayMs: early - FIRE_LOOK_AHEAD_MS };
+    if (req.armed) return this.fireUnclaimed(req);
     let offline = req.offline === true;
     if (!req.looked) {
       // Fleet's results are read while the event is (one host-details read, at most PRE_FIRE_FLEET_MS).
@@ -86,8 +112,13 @@ export class FireService {
       const fleet = fleetLook && this.fleet ? await this.fleet.beforeFiring(req.remediationId, await fleetLook) : null;
       if (fleet?.kind === 'skip') return { kind: 'skipped', why: fleet.why };
       offline = fleet?.kind === 'fire' && fleet.offline;
-      // Looked: the job waits for the start in the delayed set, not in a worker slot.
       const untilStart = Date.parse(req.start) - clock.now();
+      if (untilStart > HOLD_SLOT_MAX_MS && !offline && !this.deps.pacer) {
+        // Looked: the fire loop claims it at the start with every window starting then (see fireArmed).
+        await this.deps.store.armWindow({ remediationId: req.remediationId, bookingNumber: req.bookingNumber, start: req.start });
+        return { kind: 'retry', delayMs: untilStart + ARMED_FALLBACK_MS, data: { looked: true, armed: true } };
+      }
+      // Looked: the job waits for the start in the delayed set, not in a worker slot.
       if (untilStart > HOLD_SLOT_MAX_MS) return { kind: 'retry', delayMs: untilStart, data: { looked: true, offline } };
     }
     const wait = Date.parse(req.start) - clock.now();
@@ -104,6 +135,69 @@ export class FireService {
       return { kind: 'skipped', why: 'window no longer current' };
     }
     return this.delivery.attempt({ remediationId: claimed.id, deliveryNumber: 1, paced: req.paced });
+  }
+
+  /**
+   * One round of the fire loop: takes up to FIRE_BATCH armed windows whose start has come and claims them together
+   * (one lock round trip, one read, one transaction: booked → firing with delivery 1's first attempt counted), sends
+   * their webhooks at once (WEBHOOK_CONCURRENCY at a time), and stores the delivered ones together. A window that
+   * changed since its look (moved, rebooked, cancelled) is not claimed. An attempt that is not a 2xx goes on as any
+   * delivery does: its retry is a delivery job. Returns how many windows were taken.
+   */
+  async fireArmed(limit = FIRE_BATCH): Promise<number> {
+    const { store, clock, scheduler, logger } = this.deps;
+    const due = await store.takeArmedWindows(clock.now(), limit);
+    if (due.length === 0) return 0;
+    const claimed = await this.startMany(due);
+    if (claimed.length === 0) return due.length;
+    const settled = await Promise.allSettled(claimed.map(async (r) => ({ r, sent: await this.delivery.send(r) })));
+    const sent = settled.flatMap((s, i) => {
+      if (s.status === 'fulfilled') return [s.value];
+      // Its attempt stays counted with no answer: the stranded-delivery sweep delivers it again.
+      logger.error({ remediation: claimed[i].id, err: (s.reason as Error).message }, 'resolution webhook attempt ended without an answer');
+      return [];
+    });
+    const delivered = sent.filter((s) => s.sent.step.kind === 'delivered');
+    if (delivered.length > 0) await this.delivery.recordDelivered(delivered);
+    for (const { r, sent: attempt } of sent.filter((s) => s.sent.step.kind !== 'delivered')) {
+      const ref = { remediationId: r.id, deliveryNumber: 1 };
+      const outcome = await this.delivery.record(ref, r, attempt);
+      if (outcome.kind === 'retry') await scheduler.enqueueDelivery(ref, outcome.delayMs);
+    }
+    logger.debug({ taken: due.length, claimed: claimed.length, delivered: delivered.length }, 'fire loop round');
+    return due.length;
+  }
+
+  /** The armed windows still current, started together (booked → firing, attempt 1 counted); the started ones. */
+  private async startMany(windows: Array<{ remediationId: string; bookingNumber: number; start: string }>): Promise<Remediation[]> {
+    const { scheduler } = this.deps;
+    const applied = await this.runner.applyMany(
+      windows.map((w) => ({
+        id: w.remediationId,
+        happening: (cur: Remediation) =>
+          cur.status === 'booked' && cur.bookingNumber === w.bookingNumber && cur.start === w.start ? this.startHappening(cur, 'system', {}, true) : null,
+      })),
+      { before: async (transitions) => void (await Promise.all(transitions.map((t) => scheduler.scheduleWindowEnd(t.remediation)))) },
+    );
+    const started = applied.flatMap((a) => (a.kind === 'applied' ? [a.after] : []));
+    for (const c of started) this.logStarted(c, 'system');
+    if (started.length > 0) await scheduler.requestChannelMaintenance();
+    return started;
+  }
+
+  /**
+   * An armed window's job, after the start: the fire loop has normally claimed the window by now (then there is
+   * nothing to do); one still booked at that start is fired here, late rather than never.
+   */
+  private async fireUnclaimed(req: FireRequest): Promise<DeliveryOutcome> {
+    const r = await this.deps.store.get(req.remediationId);
+    if (!r || r.status !== 'booked' || r.bookingNumber !== req.bookingNumber || r.start !== req.start) {
+      return { kind: 'skipped', why: 'claimed by the fire loop, or no longer current' };
+    }
+    this.deps.logger.warn({ remediation: r.id, start: r.start }, 'armed window not claimed by a fire loop: its job fires it');
+    const started = await this.start(req.remediationId, 'system', (cur) => cur.status === 'booked' && cur.bookingNumber === req.bookingNumber && cur.start === req.start);
+    if (!started) return { kind: 'skipped', why: 'window no longer current' };
+    return this.delivery.attempt({ remediationId: started.id, deliveryNumber: 1 });
   }
 
   /**
@@ -134,10 +228,12 @@ export class FireService {
       if (clock.now() - Date.parse(r.firedAt ?? r.updatedAt) < STRANDED_AFTER_MS) continue;
       if (await scheduler.deliveryJobLive(r)) continue;
       const ref = { remediationId: r.id, deliveryNumber: r.delivery?.number ?? 1 };
-      if (r.delivery && r.delivery.attempts === 0) {
-        // Never attempted (its job was never added: a daemon died right after the start): deliver it now.
+      const d = r.delivery;
+      if (d && (d.attempts === 0 || (d.lastStatus === undefined && d.lastError === undefined))) {
+        // Never attempted (its job was never added: a daemon died right after the start), or its only attempts were
+        // cut short with no answer recorded (a daemon died while the fire loop was sending it): deliver it now.
         await scheduler.enqueueDelivery(ref);
-        logger.warn({ remediation: r.id, webhookId: r.delivery.webhookId }, 'firing remediation had no delivery job: delivering it now');
+        logger.warn({ remediation: r.id, webhookId: d.webhookId, attempts: d.attempts }, 'firing remediation had no delivery job: delivering it now');
         recovered++;
         continue;
       }
@@ -221,30 +317,33 @@ export class FireService {
    * the caller means. Returns the firing remediation, or null when nothing started.
    */
   async start(id: string, actor: Actor, current: (r: Remediation) => boolean, opts: StartOptions = {}): Promise<Remediation | null> {
-    const { clock, logger, scheduler } = this.deps;
-    const applied = await this.runner.apply(
-      id,
-      (cur) => {
-        if (!current(cur)) return null;
-        const firedAt = clock.now();
-        const payload = resolutionPayload(cur, DateTime.fromMillis(firedAt, { zone: cur.timeZone ?? 'UTC' }).toISO() as string);
-        const window = opts.window?.(cur);
-        // The delivery's budget runs to the end of the window as it happens.
-        const first = this.delivery.newDelivery(window ? { ...cur, end: window.end } : cur, 1, JSON.stringify(payload));
-        const parts = this.webhookParts(cur, payload.timestamp);
-        const delivery = parts ? { ...first, parts: partsOf(first.webhookId, parts) } : first;
-        return { type: 'window_started', delivery, actor, window };
+    const { scheduler } = this.deps;
+    const applied = await this.runner.apply(id, (cur) => (current(cur) ? this.startHappening(cur, actor, opts, false) : null), {
+      before: async (t, cur) => {
+        if (opts.before && cur) await opts.before(cur);
+        await scheduler.scheduleWindowEnd(t.remediation);
       },
-      {
-        before: async (t, cur) => {
-          if (opts.before && cur) await opts.before(cur);
-          await scheduler.scheduleWindowEnd(t.remediation);
-        },
-      },
-    );
+    });
     if (applied.kind !== 'applied') return null;
-    const c = applied.after;
-    logger.info(
+    this.logStarted(applied.after, actor);
+    await scheduler.requestChannelMaintenance();
+    return applied.after;
+  }
+
+  /** The window starts now: delivery 1 with the payload fixed at this instant (its first attempt too, if `attempting`). */
+  private startHappening(cur: Remediation, actor: Actor, opts: StartOptions, attempting: boolean): Happening {
+    const firedAt = this.deps.clock.now();
+    const payload = resolutionPayload(cur, DateTime.fromMillis(firedAt, { zone: cur.timeZone ?? 'UTC' }).toISO() as string);
+    const window = opts.window?.(cur);
+    // The delivery's budget runs to the end of the window as it happens.
+    const first = this.delivery.newDelivery(window ? { ...cur, end: window.end } : cur, 1, JSON.stringify(payload));
+    const parts = this.webhookParts(cur, payload.timestamp);
+    const delivery = parts ? { ...first, parts: partsOf(first.webhookId, parts) } : first;
+    return { type: 'window_started', delivery, actor, window, attempting };
+  }
+
+  private logStarted(c: Remediation, actor: Actor): void {
+    this.deps.logger.info(
       {
         remediation: c.id,
         host: c.host.id,
@@ -257,7 +356,5 @@ export class FireService {
       },
       'maintenance window fired: delivering the resolution webhook',
     );
-    await scheduler.requestChannelMaintenance();
-    return c;
   }
 }

@@ -6,13 +6,13 @@ import type { CalendarPort } from '../ports/calendar';
 import type { HostDirectory, PolicyResults } from '../fleet/fleet-client';
 import type { ResolutionSender } from '../webhook/resolution-webhook';
 import type { WebhookPacer } from '../webhook/webhook-pacer';
-import type { FeedQuery, ListFilter, StateWrite } from '../store/remediation-store';
+import type { ArmedWindow, FeedQuery, ListFilter, StateWrite } from '../store/remediation-store';
 import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
 
 import type { ChannelRecord } from '../store/watch-store';
 
-export type { FeedQuery, ListFilter, StateWrite } from '../store/remediation-store';
+export type { ArmedWindow, FeedQuery, ListFilter, StateWrite } from '../store/remediation-store';
 export type { ChannelRecord } from '../store/watch-store';
 
 /**
@@ -22,6 +22,14 @@ export type { ChannelRecord } from '../store/watch-store';
 export interface RemediationRepository {
   /** Runs fn while holding a named lock (an owner's, an ownerless host's, a channel's). */
   withOwnerLock<T>(lockName: string, fn: () => Promise<T>): Promise<T>;
+  /** Takes the locks of `lockNames` that are free now (waits for none), runs fn with those held, releases them. */
+  withOwnerLocks<T>(lockNames: string[], fn: (held: ReadonlySet<string>) => Promise<T>): Promise<T>;
+  /** A window whose last look is done, to be claimed by the fire loop at its start. */
+  armWindow(w: ArmedWindow): Promise<void>;
+  /** Takes (removes) up to `limit` armed windows starting by `dueBy`, earliest first. */
+  takeArmedWindows(dueBy: number, limit: number): Promise<ArmedWindow[]>;
+  /** How many booked windows start at `startMs`. */
+  countBookedAt(startMs: number): Promise<number>;
   get(id: string): Promise<Remediation | null>;
   getMany(ids: string[]): Promise<Remediation[]>;
   nextId(hostId: number): Promise<string>;
@@ -83,8 +91,8 @@ export interface JobScheduler {
   requestSync(owner: string): Promise<void>;
   /** Re-check which push channels are needed (after a booking, a move, a close). */
   requestChannelMaintenance(): Promise<void>;
-  /** A job that delivers (or redelivers) a remediation's resolution webhook. */
-  enqueueDelivery(ref: DeliveryRef): Promise<void>;
+  /** A job that delivers (or redelivers) a remediation's resolution webhook; `delayMs`: not before then (a retry). */
+  enqueueDelivery(ref: DeliveryRef, delayMs?: number): Promise<void>;
   /**
    * A job that deletes one of our events once the change that gives it up is saved. Added BEFORE that change is
    * saved, so a daemon killed in between leaves a job, never an event nobody tracks (see withdrawEvent).

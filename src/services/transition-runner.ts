@@ -64,16 +64,91 @@ export class TransitionRunner {
   /** Applies a happening to `current` (null: a new remediation); the caller holds the lock that guards it. */
   async applyLocked(current: Remediation | null, happening: HappeningFor, opts: ApplyOptions = {}): Promise<Applied> {
     const { store, clock } = this.deps;
-    const h = typeof happening === 'function' ? (current ? happening(current) : null) : happening;
-    if (!h) return { kind: 'skipped', current };
     const now = clock.now();
+    const decided = this.decideFor(current, happening, now);
+    if (decided.kind !== 'transition') return decided.applied;
+    if (opts.before) await opts.before(decided.transition, current);
+    const prepared = await this.prepare(decided.transition, current, now);
+    const events = await store.commit(prepared.writes, now);
+    await this.afterCommit(events, prepared.handedOver ? [prepared.handedOver] : []);
+    return { kind: 'applied', before: current, after: decided.transition.remediation, events, handedOver: prepared.handedOver };
+  }
+
+  /**
+   * Applies happenings to many remediations of different owners at once (a burst of windows starting together):
+   * the locks taken in one round trip, the remediations read in one, every change and its events stored in one
+   * transaction. Each item comes out as `apply` would have answered it. An item whose lock is busy, or whose owner
+   * has another item in the batch, is applied on its own afterwards (waiting for its lock as `apply` does).
+   * `before` runs once, under the locks, with every transition about to be stored.
+   */
+  async applyMany(
+    items: Array<{ id: string; happening: HappeningFor }>,
+    opts: { before?: (transitions: Transition[]) => Promise<void> } = {},
+  ): Promise<Applied[]> {
+    const { store, clock } = this.deps;
+    const results: Array<Applied | undefined> = new Array(items.length);
+    const seen = new Map((await store.getMany(items.map((i) => i.id))).map((r) => [r.id, r]));
+    const byLock = new Map<string, number>();
+    const alone: number[] = [];
+    items.forEach((item, i) => {
+      const r = seen.get(item.id);
+      if (!r) results[i] = { kind: 'skipped', current: null };
+      else if (byLock.has(lockNameFor(r))) alone.push(i);
+      else byLock.set(lockNameFor(r), i);
+    });
+    await store.withOwnerLocks([...byLock.keys()], async (held) => {
+      const locked: Array<[string, number]> = [];
+      for (const [name, i] of byLock) {
+        if (held.has(name)) locked.push([name, i]);
+        else alone.push(i);
+      }
+      const current = new Map((await store.getMany(locked.map(([, i]) => items[i].id))).map((r) => [r.id, r]));
+      const now = clock.now();
+      const batch: Array<{ i: number; t: Transition; current: Remediation }> = [];
+      for (const [name, i] of locked) {
+        const cur = current.get(items[i].id);
+        if (!cur) results[i] = { kind: 'skipped', current: null };
+        else if (lockNameFor(cur) !== name) alone.push(i);
+        else {
+          const decided = this.decideFor(cur, items[i].happening, now);
+          if (decided.kind === 'transition') batch.push({ i, t: decided.transition, current: cur });
+          else results[i] = decided.applied;
+        }
+      }
+      if (batch.length === 0) return;
+      if (opts.before) await opts.before(batch.map((b) => b.t));
+      const prepared = await Promise.all(batch.map((b) => this.prepare(b.t, b.current, now)));
+      const events = await store.commit(prepared.flatMap((p) => p.writes), now);
+      // commit answers the stored events in the order of the writes and their drafts.
+      let at = 0;
+      batch.forEach((b, k) => {
+        const count = prepared[k].writes.reduce((n, w) => n + (w.events?.length ?? 0), 0);
+        const own = events.slice(at, at + count);
+        at += count;
+        results[b.i] = { kind: 'applied', before: b.current, after: b.t.remediation, events: own, handedOver: prepared[k].handedOver };
+      });
+      await this.afterCommit(events, prepared.map((p) => p.handedOver).filter((r): r is Remediation => r !== null));
+    });
+    for (const i of alone) results[i] = await this.apply(items[i].id, items[i].happening);
+    return results as Applied[];
+  }
+
+  /** The lifecycle's answer to a happening: a transition to store, or what applying it came to without one. */
+  private decideFor(current: Remediation | null, happening: HappeningFor, now: number): { kind: 'transition'; transition: Transition } | { kind: 'done'; applied: Applied } {
+    const h = typeof happening === 'function' ? (current ? happening(current) : null) : happening;
+    if (!h) return { kind: 'done', applied: { kind: 'skipped', current } };
     const decision = decide(current, h, { now });
     if (!decision.ok) {
-      if (!current) return { kind: 'skipped', current: null };
-      return { kind: 'refused', current, status: decision.status, reason: decision.reason };
+      if (!current) return { kind: 'done', applied: { kind: 'skipped', current: null } };
+      return { kind: 'done', applied: { kind: 'refused', current, status: decision.status, reason: decision.reason } };
     }
-    if (decision.unchanged) return { kind: 'unchanged', current: decision.remediation };
-    if (opts.before) await opts.before(decision, current);
+    if (decision.unchanged) return { kind: 'done', applied: { kind: 'unchanged', current: decision.remediation } };
+    return { kind: 'transition', transition: decision };
+  }
+
+  /** The writes of a transition: its state, the pointers it still owns, and the owner's next host (hand-over). */
+  private async prepare(decision: Transition, current: Remediation | null, now: number): Promise<{ writes: StateWrite[]; handedOver: Remediation | null }> {
+    const { store } = this.deps;
     const writes: StateWrite[] = [
       {
         remediation: decision.remediation,
@@ -102,9 +177,7 @@ export class TransitionRunner {
         }
       }
     }
-    const events = await store.commit(writes, now);
-    await this.afterCommit(events, handedOver);
-    return { kind: 'applied', before: current, after: decision.remediation, events, handedOver };
+    return { writes, handedOver };
   }
 
   /** Hand-over: the owner's next queued remediation (lowest host id) made pending; stale queue entries dropped. */
@@ -123,7 +196,7 @@ export class TransitionRunner {
     }
   }
 
-  private async afterCommit(events: LifecycleEvent[], handedOver: Remediation | null): Promise<void> {
+  private async afterCommit(events: LifecycleEvent[], handedOver: Remediation[]): Promise<void> {
     const { scheduler, logger } = this.deps;
     for (const e of events) {
       logger.info(
@@ -133,10 +206,8 @@ export class TransitionRunner {
     }
     this.deps.telemetry?.events(events);
     if (events.length > 0) await scheduler.requestLifecycleDispatch();
-    if (handedOver) {
-      logger.info({ remediation: handedOver.id, host: handedOver.host.id, owner: handedOver.email }, 'owner free: next host handed over for booking');
-      await scheduler.requestBooking();
-    }
+    for (const r of handedOver) logger.info({ remediation: r.id, host: r.host.id, owner: r.email }, 'owner free: next host handed over for booking');
+    if (handedOver.length > 0) await scheduler.requestBooking();
   }
 }
 

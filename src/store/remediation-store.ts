@@ -4,6 +4,7 @@ import type { EventDraft, LifecycleEvent } from '../domain/lifecycle-event';
 import type { IndexChanges } from '../domain/remediation-lifecycle';
 import { isOpen, type Remediation, type RemediationStatus } from '../domain/remediation';
 import type { RemediationRepository } from '../services/ports';
+import { randomUUID } from 'node:crypto';
 import { RedisLock } from './redis-lock';
 import { compareStreamIds, decodeListCursor, encodeListCursor, isAfter, matchesFeed, matchesList, newestFirst, toStoredEvent, type ListCursor } from './remediation-query';
 
@@ -22,12 +23,40 @@ for _, id in ipairs(due) do
 end
 return ids`;
 
+/** KEYS[1] armed windows zset; ARGV: due-by score, limit. Takes (removes and returns) the due ones, earliest first. */
+const TAKE_DUE = `
+local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #due > 0 then redis.call('zrem', KEYS[1], unpack(due)) end
+return due`;
+
+const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
 /** KEYS[1] the host+policy's last applied event time; ARGV: this event's time (ms), TTL (s). 1 = apply it. */
 const MARK_LATEST = `
 local last = redis.call('get', KEYS[1])
 if last and tonumber(last) > tonumber(ARGV[1]) then return 0 end
 redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return 1`;
+
+/** TTL of a lock taken by withOwnerLocks (as RedisLock's): bounds the damage of a crashed holder. */
+const LOCK_TTL_MS = 30_000;
+
+/** A window ready to fire at its start: the remediation's booking and start it was looked at for. */
+export interface ArmedWindow {
+  remediationId: string;
+  bookingNumber: number;
+  start: string;
+}
+
+export function armedMember(w: ArmedWindow): string {
+  return `${w.remediationId}|${w.bookingNumber}|${w.start}`;
+}
+
+export function parseArmedMember(member: string): ArmedWindow | null {
+  const [remediationId, bookingNumber, start] = member.split('|');
+  if (!remediationId || !start || !/^\d+$/.test(bookingNumber ?? '')) return null;
+  return { remediationId, bookingNumber: Number(bookingNumber), start };
+}
 
 /** The default bound of the global feed (EVENT_FEED_MAX_LENGTH). */
 export const DEFAULT_FEED_MAX_LENGTH = 100_000;
@@ -67,6 +96,8 @@ export interface FeedQuery {
  *   {mw}:booking:pending          zset of remediation ids waiting for a slot, by enqueue time
  *   {mw}:booking:lease:<id>       a replica is booking it right now (PX lease)
  *   {mw}:booked                   zset of booked remediation ids, by window start (what the watcher watches)
+ *   {mw}:fire:armed               zset of windows whose last look is done, by start: "<id>|<bookingNumber>|<start>"
+ *                                 (the fire loop takes the due ones and claims them together, see FireService)
  *   {mw}:firing                   zset of firing remediation ids, by fire time (what the stuck-delivery sweep checks)
  *   {mw}:open                     zset of open remediation ids, by creation time (what the Fleet sync re-checks)
  *   {mw}:fired-unchecked          zset of windows that fired and were not followed up in Fleet yet, by window end
@@ -99,6 +130,38 @@ export class RemediationStore implements RemediationRepository {
   /** Runs fn while holding the lock of one owner (or of an ownerless host): all their state changes go through it. */
   withOwnerLock<T>(lockName: string, fn: () => Promise<T>): Promise<T> {
     return this.lock.withLock(this.key('lock', lockName), fn);
+  }
+
+  /**
+   * Takes every lock of `lockNames` that is free right now (none is waited for), runs fn with the ones it holds,
+   * then releases them: a burst of changes to many owners in one round trip instead of one lock each.
+   */
+  async withOwnerLocks<T>(lockNames: string[], fn: (held: ReadonlySet<string>) => Promise<T>): Promise<T> {
+    const token = randomUUID();
+    const names = [...new Set(lockNames)];
+    const taken = await Promise.all(names.map((n) => this.redis.set(this.key('lock', n), token, 'PX', LOCK_TTL_MS, 'NX')));
+    const held = new Set(names.filter((_, i) => taken[i] === 'OK'));
+    try {
+      return await fn(held);
+    } finally {
+      await Promise.all([...held].map((n) => this.redis.eval(RELEASE_LOCK, 1, this.key('lock', n), token)));
+    }
+  }
+
+  /** A window whose last look is done: the fire loop claims it at its start (with others starting then). */
+  async armWindow(w: ArmedWindow): Promise<void> {
+    await this.redis.zadd(this.key('fire', 'armed'), Date.parse(w.start), armedMember(w));
+  }
+
+  /** Takes (removes) up to `limit` armed windows starting by `dueBy`, earliest first: no other daemon gets them. */
+  async takeArmedWindows(dueBy: number, limit: number): Promise<ArmedWindow[]> {
+    const members = (await this.redis.eval(TAKE_DUE, 1, this.key('fire', 'armed'), dueBy, limit)) as string[];
+    return members.map(parseArmedMember).filter((w): w is ArmedWindow => w !== null);
+  }
+
+  /** How many booked windows start at `startMs` (a burst's size: its last looks are spread ahead of it). */
+  async countBookedAt(startMs: number): Promise<number> {
+    return this.redis.zcount(this.key('booked'), startMs, startMs);
   }
 
   async get(id: string): Promise<Remediation | null> {

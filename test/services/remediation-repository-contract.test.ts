@@ -161,6 +161,47 @@ describe.each(factories)('RemediationRepository contract: $name', ({ make }) => 
     expect(second).toEqual({ remediations: [expect.objectContaining({ id: 'h20-1' })], next: null });
   });
 
+  it('hands armed windows out once each, earliest first and only when due; counts the windows booked at a start', async () => {
+    const at = (m: number) => new Date(T0 + m * 60_000).toISOString();
+    await store.armWindow({ remediationId: 'h41-1', bookingNumber: 2, start: at(5) });
+    await store.armWindow({ remediationId: 'h40-1', bookingNumber: 0, start: at(1) });
+    await store.armWindow({ remediationId: 'h42-1', bookingNumber: 0, start: at(1) });
+    // Armed again (a repeated look): still one entry.
+    await store.armWindow({ remediationId: 'h40-1', bookingNumber: 0, start: at(1) });
+    expect(await store.takeArmedWindows(T0, 10)).toEqual([]);
+    expect(await store.takeArmedWindows(T0 + 60_000, 1)).toEqual([{ remediationId: 'h40-1', bookingNumber: 0, start: at(1) }]);
+    expect(await store.takeArmedWindows(T0 + 10 * 60_000, 10)).toEqual([
+      { remediationId: 'h42-1', bookingNumber: 0, start: at(1) },
+      { remediationId: 'h41-1', bookingNumber: 2, start: at(5) },
+    ]);
+    expect(await store.takeArmedWindows(T0 + 10 * 60_000, 10)).toEqual([]);
+
+    const start = '2026-11-24T09:00:00.000Z';
+    await store.commit(
+      [
+        write(rem('h43-1', 43, { status: 'booked', start, end: '2026-11-24T09:30:00.000Z' })),
+        write(rem('h44-1', 44, { status: 'booked', start, end: '2026-11-24T09:30:00.000Z' })),
+        write(rem('h45-1', 45, { status: 'booked', start: '2026-11-24T09:30:00.000Z', end: '2026-11-24T10:00:00.000Z' })),
+      ],
+      T0,
+    );
+    expect(await store.countBookedAt(Date.parse(start))).toBe(2);
+    expect(await store.countBookedAt(Date.parse(start) + 1)).toBe(0);
+  });
+
+  it('takes only the locks that are free for a batch, and gives them back', async () => {
+    let release!: () => void;
+    const holding = store.withOwnerLock('owner:held@acme.com', () => new Promise<void>((r) => (release = r)));
+    await new Promise((r) => setTimeout(r, 20));
+    const held = await store.withOwnerLocks(['owner:a@acme.com', 'owner:held@acme.com', 'owner:a@acme.com', 'host:7'], async (h) => [...h].sort());
+    expect(held).toEqual(['host:7', 'owner:a@acme.com']);
+    release();
+    await holding;
+    // Released: a single lock can be taken at once again, and so can the batch.
+    expect(await store.withOwnerLock('owner:a@acme.com', async () => 'ok')).toBe('ok');
+    expect(await store.withOwnerLocks(['owner:a@acme.com', 'owner:held@acme.com'], async (h) => h.size)).toBe(2);
+  });
+
   it('leases pending bookings to one claimer, defers only queued ones, orders events per host and policy', async () => {
     const r1 = rem('h30-1', 30, { status: 'pending' });
     const r2 = rem('h31-1', 31, { status: 'pending' });

@@ -76,10 +76,10 @@ export class FakeJobScheduler implements JobScheduler {
     this.channelMaintenanceRequests++;
   }
 
-  async enqueueDelivery(ref: DeliveryRef): Promise<void> {
+  async enqueueDelivery(ref: DeliveryRef, delayMs = 0): Promise<void> {
     const id = `deliver-${ref.remediationId}-${ref.deliveryNumber}`;
     this.record('enqueueDelivery', { id });
-    if (!this.deliveries.has(id)) this.deliveries.set(id, job(id, ref, this.clock.now()));
+    if (!this.deliveries.has(id)) this.deliveries.set(id, job(id, ref, this.clock.now() + delayMs));
   }
 
   async withdrawEvent(w: EventWithdrawal): Promise<void> {
@@ -137,10 +137,14 @@ export class FakeJobScheduler implements JobScheduler {
     return booked;
   }
 
-  /** Fire and delivery jobs due at the clock's time; a retry goes back with its delay, like the worker does. */
+  /**
+   * Fire and delivery jobs due at the clock's time (a retry goes back with its delay, like the worker does), and
+   * the fire loop's rounds for the armed windows whose start has come (as the daemon's loop would).
+   */
   async runFires(): Promise<void> {
     const s = this.attached();
     for (const j of this.due(this.fires)) await this.runDelivery(this.fires, j, () => s.fires.fire(j.data));
+    while ((await s.fires.fireArmed()) > 0);
     for (const j of this.due(this.deliveries)) await this.runDelivery(this.deliveries, j, () => s.fires.deliver(j.data));
   }
 
@@ -217,8 +221,11 @@ export class FakeJobScheduler implements JobScheduler {
       return;
     }
     this.outcomes.push({ job: j.id, outcome });
-    if (outcome.kind === 'retry') j.dueAt = this.clock.now() + outcome.delayMs;
-    else jobs.delete(j.id);
+    if (outcome.kind === 'retry') {
+      j.dueAt = this.clock.now() + outcome.delayMs;
+      // As the worker does: what the job has done so far goes with it.
+      if (outcome.data) j.data = { ...j.data, ...outcome.data };
+    } else jobs.delete(j.id);
   }
 
   private async runOnce<T>(jobs: Map<string, FakeJob<T>>, j: FakeJob<T>, run: () => Promise<void>): Promise<void> {

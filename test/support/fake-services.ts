@@ -41,12 +41,23 @@ export class FakeSender implements ResolutionSender {
   readonly sent: WebhookMessage[] = [];
   private readonly answers: AttemptResult[] = [];
 
+  private crashes = 0;
+
   answerNext(...results: AttemptResult[]): void {
     this.answers.push(...results);
   }
 
+  /** The next `n` sends never come back with an answer (the daemon died while sending): they throw. */
+  crashNext(n = 1): void {
+    this.crashes += n;
+  }
+
   async send(message: WebhookMessage): Promise<AttemptResult> {
     this.sent.push(message);
+    if (this.crashes > 0) {
+      this.crashes--;
+      throw new Error('the daemon died while sending');
+    }
     return this.answers.shift() ?? { kind: 'answered', status: 200 };
   }
 }

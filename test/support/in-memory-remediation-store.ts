@@ -3,7 +3,7 @@ import type { IndexChanges } from '../../src/domain/remediation-lifecycle';
 import { OPEN_STATUSES, type Remediation, type RemediationStatus } from '../../src/domain/remediation';
 import { systemClock, type Clock } from '../../src/lib/clock';
 import type { FeedQuery, ListFilter, RemediationRepository, StateWrite } from '../../src/services/ports';
-import { DEFAULT_FEED_MAX_LENGTH } from '../../src/store/remediation-store';
+import { armedMember, DEFAULT_FEED_MAX_LENGTH, parseArmedMember, type ArmedWindow } from '../../src/store/remediation-store';
 import {
   compareStreamIds as compareCursorIds,
   decodeListCursor,
@@ -85,6 +85,20 @@ class NamedMutex {
 
   constructor(private readonly waitMs: number) {}
 
+  /** Takes the lock if nobody holds or waits for it (no waiting); returns its release, or null. */
+  tryTake(name: string): (() => void) | null {
+    if (this.tails.has(name)) return null;
+    let release!: () => void;
+    const tail = new Promise<void>((r) => (release = r));
+    this.tails.set(name, tail);
+    this.held.add(name);
+    return () => {
+      this.held.delete(name);
+      release();
+      if (this.tails.get(name) === tail) this.tails.delete(name);
+    };
+  }
+
   async run<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(name) ?? Promise.resolve();
     let release!: () => void;
@@ -143,6 +157,7 @@ export class InMemoryRemediationStore implements RemediationRepository {
   private readonly pending = new SortedSet();
   private readonly leases = new Map<string, number>();
   private readonly booked = new SortedSet();
+  private readonly armed = new SortedSet();
   private readonly firing = new SortedSet();
   /** Open remediations by creation time; fired windows not yet followed up in Fleet, by end (as RemediationStore). */
   private readonly open = new SortedSet();
@@ -205,6 +220,34 @@ export class InMemoryRemediationStore implements RemediationRepository {
 
   withOwnerLock<T>(lockName: string, fn: () => Promise<T>): Promise<T> {
     return this.mutex.run(lockName, fn);
+  }
+
+  async withOwnerLocks<T>(lockNames: string[], fn: (held: ReadonlySet<string>) => Promise<T>): Promise<T> {
+    const releases = new Map<string, () => void>();
+    for (const name of new Set(lockNames)) {
+      const release = this.mutex.tryTake(name);
+      if (release) releases.set(name, release);
+    }
+    try {
+      return await fn(new Set(releases.keys()));
+    } finally {
+      for (const release of releases.values()) release();
+    }
+  }
+
+  async armWindow(w: ArmedWindow): Promise<void> {
+    this.armed.add(armedMember(w), Date.parse(w.start));
+  }
+
+  /** As the Redis script: due members earliest first, removed as they are taken. */
+  async takeArmedWindows(dueBy: number, limit: number): Promise<ArmedWindow[]> {
+    const taken = this.armed.upTo(dueBy).slice(0, limit);
+    for (const m of taken) this.armed.remove(m);
+    return taken.map(parseArmedMember).filter((w): w is ArmedWindow => w !== null);
+  }
+
+  async countBookedAt(startMs: number): Promise<number> {
+    return this.booked.members().filter((m) => this.booked.score(m) === startMs).length;
   }
 
   async get(id: string): Promise<Remediation | null> {

@@ -105,6 +105,16 @@ describe('remediation lifecycle: every arrow yields its event', () => {
     expect(releases(firing(), { type: 'delivery_succeeded', number: 1 })).toBe(false);
   });
 
+  it('counts delivery 1\'s first attempt with the start when asked to (a burst claimed together), and only then', () => {
+    const plain = ok(decide(booked(), { type: 'window_started', delivery: delivery(1), actor: 'system' }, { now: NOW }));
+    expect(plain.remediation.delivery).toMatchObject({ attempts: 0 });
+    expect(plain.remediation.delivery?.lastAttemptAt).toBeUndefined();
+    const attempting = ok(decide(booked(), { type: 'window_started', delivery: delivery(1), actor: 'system', attempting: true }, { now: NOW }));
+    expect(attempting.remediation).toMatchObject({ status: 'firing', delivery: { number: 1, attempts: 1, lastAttemptAt: new Date(NOW).toISOString() } });
+    expect(types(attempting)).toEqual(['window.started']);
+    expect(attempting.releasesOwner).toBe(true);
+  });
+
   it('keeps a remediation open while other policies still fail (remediation.updated, no status change)', () => {
     const two = booked({ policies: [policy, { id: 9, name: 'Firewall' }] });
     const t = ok(decide(two, { type: 'policy_passing', policyId: 7, actor: 'producer' }, { now: NOW }));

@@ -1,0 +1,67 @@
+import type { Logger } from '../lib/logger';
+import { FIRE_BATCH } from '../services/fire-service';
+
+/** How often each daemon looks for armed windows whose start has come: they fire at most about this late. */
+export const FIRE_LOOP_INTERVAL_MS = 50;
+/** Rounds running at once when a burst is due (each claims up to FIRE_BATCH windows, then sends their webhooks). */
+const PARALLEL_ROUNDS = 4;
+
+/**
+ * The fire loop: every FIRE_LOOP_INTERVAL_MS, windows whose last look is done and whose start has come are claimed
+ * and sent in rounds of FIRE_BATCH (FireService.fireArmed). Every daemon runs one; Redis hands each armed window to
+ * one of them. It only orchestrates: what a round does is the fire service's. A round that fails leaves its windows
+ * to their jobs, which come back after the start (ARMED_FALLBACK_MS) and fire what is still booked.
+ */
+export class FireLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private current: Promise<void> | undefined;
+  private stopped = true;
+
+  constructor(
+    private readonly fires: { fireArmed(limit?: number): Promise<number> },
+    private readonly logger: Logger,
+    private readonly intervalMs = FIRE_LOOP_INTERVAL_MS,
+  ) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.next(0);
+  }
+
+  /** Stops looking; a round under way finishes (its webhooks sent and stored). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.current;
+  }
+
+  private next(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.current = this.drain().finally(() => {
+        this.current = undefined;
+        this.next(this.intervalMs);
+      });
+    }, ms);
+  }
+
+  /** One round; a full one means a burst is due: PARALLEL_ROUNDS chains of rounds take it until it is gone. */
+  private async drain(): Promise<void> {
+    if ((await this.round()) < FIRE_BATCH) return;
+    await Promise.all(Array.from({ length: PARALLEL_ROUNDS }, () => this.chain()));
+  }
+
+  private async chain(): Promise<void> {
+    while (!this.stopped && (await this.round()) >= FIRE_BATCH);
+  }
+
+  private async round(): Promise<number> {
+    try {
+      return await this.fires.fireArmed(FIRE_BATCH);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'fire loop round failed: its windows are left to their jobs');
+      return 0;
+    }
+  }
+}
