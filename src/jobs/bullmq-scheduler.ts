@@ -33,6 +33,9 @@ const KEEP: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
  */
 const DELIVERY_JOB: Pick<JobsOptions, 'attempts' | 'backoff'> = { attempts: 10, backoff: { type: 'exponential', delay: 2000 } };
 
+/** A policy event re-sent within this long of the first is ignored (a producer's retry). */
+export const POLICY_EVENT_DEDUP_MS = 3600_000;
+
 /**
  * A policy event is retried for about a day (1 s doubling up to 5 min between attempts, see workers.ts): a Fleet
  * API or Redis outage must not drop it, and Fleet sends a failing host only once.
@@ -70,14 +73,23 @@ export class BullmqScheduler implements JobScheduler {
     }
   }
 
-  /** Enqueues validated events; the job id is derived from the event, so the same event twice is one job. */
+  /**
+   * Enqueues validated events. The same event twice is one job: the job id is derived from the event while its job
+   * exists, and a deduplication key (POLICY_EVENT_DEDUP_MS) catches a producer re-sending it after its job is done.
+   * Done jobs are dropped at once (the remediation records what the event did); one repeated later still changes
+   * nothing: events are applied per host and policy in the order they happened (see RemediationService.handle), and
+   * a failing policy already open is no change.
+   */
   async enqueuePolicyEvents(events: PolicyEvent[]): Promise<void> {
     await this.policyEvents.addBulk(
-      events.map((e) => ({
-        name: e.type,
-        data: e,
-        opts: { ...KEEP, jobId: policyEventJobId(e), ...POLICY_EVENT_RETRIES },
-      })),
+      events.map((e) => {
+        const id = policyEventJobId(e);
+        return {
+          name: e.type,
+          data: e,
+          opts: { removeOnComplete: true, removeOnFail: KEEP.removeOnFail, jobId: id, deduplication: { id, ttl: POLICY_EVENT_DEDUP_MS }, ...POLICY_EVENT_RETRIES },
+        };
+      }),
     );
   }
 

@@ -8,17 +8,19 @@ const PARALLEL_ROUNDS = 4;
 
 /**
  * The fire loop: every FIRE_LOOP_INTERVAL_MS, windows whose last look is done and whose start has come are claimed
- * and sent in rounds of FIRE_BATCH (FireService.fireArmed). Every daemon runs one; Redis hands each armed window to
+ * in rounds of FIRE_BATCH (FireService.claimArmed); a round's webhooks are sent while the next round is claimed. Every daemon runs one; Redis hands each armed window to
  * one of them. It only orchestrates: what a round does is the fire service's. A round that fails leaves its windows
  * to their jobs, which come back after the start (ARMED_FALLBACK_MS) and fire what is still booked.
  */
 export class FireLoop {
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
+  /** Rounds whose webhooks are still being sent or stored. */
+  private readonly sending = new Set<Promise<void>>();
   private stopped = true;
 
   constructor(
-    private readonly fires: { fireArmed(limit?: number): Promise<number> },
+    private readonly fires: { claimArmed(limit?: number): Promise<{ taken: number; sending: Promise<void> }> },
     private readonly logger: Logger,
     private readonly intervalMs = FIRE_LOOP_INTERVAL_MS,
   ) {}
@@ -29,11 +31,12 @@ export class FireLoop {
     this.next(0);
   }
 
-  /** Stops looking; a round under way finishes (its webhooks sent and stored). */
+  /** Stops looking; the rounds under way finish (their webhooks sent and stored). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.current;
+    await Promise.all([...this.sending]);
   }
 
   private next(ms: number): void {
@@ -56,9 +59,15 @@ export class FireLoop {
     while (!this.stopped && (await this.round()) >= FIRE_BATCH);
   }
 
+  /** Claims a round; its webhooks go on being sent while the next round is claimed. */
   private async round(): Promise<number> {
     try {
-      return await this.fires.fireArmed(FIRE_BATCH);
+      const { taken, sending } = await this.fires.claimArmed(FIRE_BATCH);
+      const tracked: Promise<void> = sending
+        .catch((err: Error) => this.logger.error({ err: err.message }, 'fire loop: storing a round\'s deliveries failed (the stranded sweep takes them)'))
+        .finally(() => this.sending.delete(tracked));
+      this.sending.add(tracked);
+      return taken;
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'fire loop round failed: its windows are left to their jobs');
       return 0;

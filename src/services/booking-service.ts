@@ -9,6 +9,7 @@ import { chooseSlot, instantOf, nextBookingDay, queryRange, type BookingDay, typ
 import { rebookDay } from '../domain/reschedule-rules';
 import type { Remediation } from '../domain/remediation';
 import { OwnerUnavailableError, type CalendarEvent, type OwnerAvailability, type TimeInterval } from '../ports/calendar';
+import { ConcurrencyLimit } from '../lib/concurrency-limit';
 import type { ServiceDeps } from './ports';
 import type { TransitionRunner } from './transition-runner';
 
@@ -44,6 +45,13 @@ interface PolicyPlan {
   /** The plan found an allowed day (`day`): a choice on another day means it ran out meanwhile (planned again). */
   onAllowedDay: boolean;
 }
+
+/**
+ * Inserts of one booking round in flight at once (each for another owner): the round's time is then about
+ * ⌈owners ÷ this⌉ inserts instead of one per owner. Google's per-user quota is per owner; the project quota is the
+ * request limiter's.
+ */
+const BOOKING_INSERTS_IN_FLIGHT = 10;
 
 /** Out-of-office days skipped at most in one booking (each costs an events.list and a freeBusy). */
 const MAX_OUT_OF_OFFICE_SKIPS = 14;
@@ -121,11 +129,18 @@ export class BookingService {
     if (plans.length > 0) {
       const availability = await this.availability(plans);
       if (availability) {
-        for (const plan of plans) {
-          // The time now, not the round's start: inserts run one after another, and a slot must not have begun.
-          if (await this.book(plan, availability.get(plan.email), this.deps.clock.now())) round.booked++;
-          else round.deferred++;
-        }
+        // Each plan is another owner (one host per owner at a time): their inserts go BOOKING_INSERTS_IN_FLIGHT at a
+        // time, in plan order.
+        const inserts = new ConcurrencyLimit(BOOKING_INSERTS_IN_FLIGHT);
+        await Promise.all(
+          plans.map((plan) =>
+            inserts.run(async () => {
+              // The time now, not the round's start: a slot must not have begun by the time its insert goes.
+              if (await this.book(plan, availability.get(plan.email), this.deps.clock.now())) round.booked++;
+              else round.deferred++;
+            }),
+          ),
+        );
       }
     }
   }

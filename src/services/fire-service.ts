@@ -138,18 +138,31 @@ export class FireService {
   }
 
   /**
-   * One round of the fire loop: takes up to FIRE_BATCH armed windows whose start has come and claims them together
-   * (one lock round trip, one read, one transaction: booked → firing with delivery 1's first attempt counted), sends
-   * their webhooks at once (WEBHOOK_CONCURRENCY at a time), and stores the delivered ones together. A window that
-   * changed since its look (moved, rebooked, cancelled) is not claimed. An attempt that is not a 2xx goes on as any
-   * delivery does: its retry is a delivery job. Returns how many windows were taken.
+   * One round of the fire loop, to its end: see claimArmed. Returns how many windows were taken.
    */
   async fireArmed(limit = FIRE_BATCH): Promise<number> {
-    const { store, clock, scheduler, logger } = this.deps;
+    const round = await this.claimArmed(limit);
+    await round.sending;
+    return round.taken;
+  }
+
+  /**
+   * Takes up to `limit` armed windows whose start has come and claims them together (one lock round trip, one
+   * read, one transaction: booked → firing with delivery 1's first attempt counted), then starts sending their
+   * webhooks (WEBHOOK_CONCURRENCY at a time, in claim order) and answers: `sending` ends once every outcome is stored
+   * (the delivered ones together). A window that changed since its look (moved, rebooked, cancelled) is not
+   * claimed. An attempt that is not a 2xx goes on as any delivery does: its retry is a delivery job.
+   */
+  async claimArmed(limit = FIRE_BATCH): Promise<{ taken: number; sending: Promise<void> }> {
+    const { store, clock } = this.deps;
     const due = await store.takeArmedWindows(clock.now(), limit);
-    if (due.length === 0) return 0;
+    if (due.length === 0) return { taken: 0, sending: Promise.resolve() };
     const claimed = await this.startMany(due);
-    if (claimed.length === 0) return due.length;
+    return { taken: due.length, sending: claimed.length > 0 ? this.deliverClaimed(claimed) : Promise.resolve() };
+  }
+
+  private async deliverClaimed(claimed: Remediation[]): Promise<void> {
+    const { scheduler, logger } = this.deps;
     const settled = await Promise.allSettled(claimed.map(async (r) => ({ r, sent: await this.delivery.send(r) })));
     const sent = settled.flatMap((s, i) => {
       if (s.status === 'fulfilled') return [s.value];
@@ -164,8 +177,6 @@ export class FireService {
       const outcome = await this.delivery.record(ref, r, attempt);
       if (outcome.kind === 'retry') await scheduler.enqueueDelivery(ref, outcome.delayMs);
     }
-    logger.debug({ taken: due.length, claimed: claimed.length, delivered: delivered.length }, 'fire loop round');
-    return due.length;
   }
 
   /** The armed windows still current, started together (booked → firing, attempt 1 counted); the started ones. */

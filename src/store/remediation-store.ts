@@ -29,6 +29,15 @@ local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, to
 if #due > 0 then redis.call('zrem', KEYS[1], unpack(due)) end
 return due`;
 
+/**
+ * KEYS[1] a remediation's history, KEYS[2] the global feed; ARGV: event JSON, feed max length, remediation id.
+ * The event is kept once, in the history; the feed entry points at it (remediation id + index in its history).
+ */
+const APPEND_EVENT = `
+local n = redis.call('rpush', KEYS[1], ARGV[1])
+redis.call('xadd', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'r', ARGV[3], 'i', n - 1)
+return n`;
+
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /** KEYS[1] the host+policy's last applied event time; ARGV: this event's time (ms), TTL (s). 1 = apply it. */
@@ -104,7 +113,9 @@ export interface FeedQuery {
  *                                 (kept only with FLEET_URL: REBOOK_AFTER_FIRE_MINUTES after the end, Fleet is asked)
  *   {mw}:rem:<id>:history         list of the remediation's events (JSON), oldest first
  *   {mw}:status-counts            hash: remediations per status (for metrics)
- *   {mw}:events                   stream of every event (field "e": JSON), the global feed; trimmed to a length
+ *   {mw}:events                   stream of every event, the global feed, trimmed to a length: each entry points at
+ *                                 the event in its remediation's history (fields "r": id, "i": index), so every
+ *                                 event is kept once (entries written before hold the JSON itself, field "e")
  *   {mw}:host:<hostId>:policy:<policyId>:at   time of the last event applied for it (TTL; ordering)
  *   {mw}:tz:<email>               cached calendar time zone (TTL)
  *   {mw}:lock:<name>              short locks
@@ -198,8 +209,7 @@ export class RemediationStore implements RemediationRepository {
       for (const draft of w.events ?? []) {
         const event = toStoredEvent(w.remediation, draft, occurredAt);
         const json = JSON.stringify(event);
-        m.rpush(this.key('rem', w.remediation.id, 'history'), json);
-        m.xadd(this.key('events'), 'MAXLEN', '~', this.feedMaxLength, '*', 'e', json);
+        m.eval(APPEND_EVENT, 2, this.key('rem', w.remediation.id, 'history'), this.key('events'), json, this.feedMaxLength, w.remediation.id);
         stored.push(event);
       }
     }
@@ -255,17 +265,47 @@ export class RemediationStore implements RemediationRepository {
       const start = cursor ? `(${cursor}` : '-';
       const entries = (await this.redis.xrange(this.key('events'), start, '+', 'COUNT', batch)) as Array<[string, string[]]>;
       if (entries.length === 0) break;
-      for (const [id, fields] of entries) {
+      const jsons = await this.feedEventJsons(entries.map(([, fields]) => fields));
+      for (let k = 0; k < entries.length; k++) {
         read++;
-        cursor = id;
-        const json = fields[fields.indexOf('e') + 1];
-        const event = JSON.parse(json) as LifecycleEvent;
-        if (matchesFeed(event, opts)) events.push(event);
+        cursor = entries[k][0];
+        // A reference whose history is gone (removed by hand) is passed over.
+        const json = jsons[k];
+        const event = json ? (JSON.parse(json) as LifecycleEvent) : null;
+        if (event && matchesFeed(event, opts)) events.push(event);
         if (events.length >= opts.limit) break;
       }
       if (entries.length < batch) break;
     }
     return { events, next: cursor };
+  }
+
+  /** The events of feed entries: a reference ("r", "i") read from its remediation's history; older entries hold the JSON ("e"). */
+  private async feedEventJsons(entries: string[][]): Promise<Array<string | null>> {
+    const field = (fields: string[], name: string) => {
+      for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+      return undefined;
+    };
+    const p = this.redis.pipeline();
+    const pending: number[] = [];
+    const out: Array<string | null> = entries.map((fields, k) => {
+      const inline = field(fields, 'e');
+      if (inline !== undefined) return inline;
+      const r = field(fields, 'r');
+      const i = field(fields, 'i');
+      if (r === undefined || i === undefined) return null;
+      p.lindex(this.key('rem', r, 'history'), Number(i));
+      pending.push(k);
+      return null;
+    });
+    if (pending.length === 0) return out;
+    const results = (await p.exec()) ?? [];
+    pending.forEach((k, j) => {
+      const [err, value] = results[j] ?? [];
+      if (err) throw err;
+      out[k] = (value as string | null) ?? null;
+    });
+    return out;
   }
 
   async feedPosition(cursor: string): Promise<'within' | 'trimmed' | 'ahead'> {

@@ -116,11 +116,15 @@ describe('remediation lifecycle: one host per owner, passing cancels, firing at 
     const owner = addOwner(t, 'order@acme.com');
     const at = (iso: string, e: ReturnType<typeof policyEvent>) => ({ ...e, occurred_at: iso });
     // The passing event (10:05) is taken before the failing one it follows (10:00): the failure is stale.
+    // Handled = its job is gone (a policy event's job is dropped once done): none waiting, running or to retry.
+    const unhandled = async () => {
+      const counts = await t.env.probe.queues.policyEvents.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      return counts.waiting + counts.active + counts.delayed + counts.failed;
+    };
     await t.daemon.post('/v1/policy-events', at('2026-11-23T10:05:00Z', policyEvent('policy_passing', { id: 340, emails: [owner] })));
-    await waitFor(async () => (await t.env.probe.queues.policyEvents.getCompletedCount()) > 0, { what: 'passing event applied' });
-    const before = await t.env.probe.queues.policyEvents.getCompletedCount();
+    await waitFor(async () => (await unhandled()) === 0, { what: 'passing event applied' });
     await t.daemon.post('/v1/policy-events', at('2026-11-23T10:00:00Z', policyEvent('policy_failing', { id: 340, emails: [owner] })));
-    await waitFor(async () => (await t.env.probe.queues.policyEvents.getCompletedCount()) > before, { what: 'failing event handled' });
+    await waitFor(async () => (await unhandled()) === 0, { what: 'failing event handled' });
     expect(await t.daemon.remediations({ host_id: 340 })).toEqual([]);
     // A failure after the pass opens a remediation as usual.
     await t.daemon.post('/v1/policy-events', at('2026-11-23T10:10:00Z', policyEvent('policy_failing', { id: 340, emails: [owner] })));

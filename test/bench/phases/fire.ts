@@ -28,7 +28,7 @@ export interface FireFigures {
  */
 export async function fireRun(p: BenchParams, bookingsPerSecond: number | null, log: (m: string) => void): Promise<FireFigures> {
   // Time to book W owners at the measured pace (conservatively), plus start-up and a margin.
-  const pace = Math.max(2, (bookingsPerSecond ?? 5) * 0.85);
+  const pace = Math.max(2, (p.firePace ?? bookingsPerSecond ?? 5) * 0.85);
   const leadMs = Math.round(Math.max(20, 12 + p.windows / pace) * 1000);
   const run = await BenchRun.start({
     label: 'fire',

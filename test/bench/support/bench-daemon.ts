@@ -76,6 +76,7 @@ export class BenchDaemon {
         ORG_NAME: 'Bench Corp',
         LOG_LEVEL: 'info',
         CLOCK_OFFSET_MS: String(o.clockOffsetMs),
+        ...(process.env.BENCH_DAEMON_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_DAEMON_NODE_OPTIONS } : {}),
         ...o.env,
       },
     });

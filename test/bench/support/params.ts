@@ -25,6 +25,8 @@ export interface BenchParams {
   receiverMaxPerSecond: number | null;
   /** The fire run's WEBHOOK_MAX_PER_SECOND (null: unset). */
   webhookMaxPerSecond: number | null;
+  /** Bookings per second the fire run counts on to book its windows before the start (null: run A's, else 5). */
+  firePace: number | null;
   /** Phases to run (default all): book, quota, fire. */
   only: Set<string>;
   /** quick: the quota run overlaps the booking run (to stay under two minutes). */
@@ -54,6 +56,8 @@ const HELP = `npm run bench [-- options]
   --windows W             windows starting the same second in run C (full 2000, quick 100)
   --receiver-rps R        the webhook receiver answers 429 + Retry-After beyond R requests per second (default: no cap)
   --webhook-max-per-second N  the fire run's daemons pace resolution webhooks (WEBHOOK_MAX_PER_SECOND; default unset)
+  --fire-pace N           bookings/s the fire run counts on to book its windows before 09:00 (default: run A's, else 5)
+  (BENCH_DAEMON_NODE_OPTIONS in the environment is the daemons' NODE_OPTIONS, e.g. --cpu-prof)
   --latency MIN-MAX       per-call latency of the emulator in ms (default 50-150)
   --only book,quota,fire  run only these runs
   --redis URL             (default redis://127.0.0.1:6379/0; every run uses its own key prefix, deleted after)`;
@@ -111,6 +115,7 @@ export function parseArgs(argv: string[]): BenchParams {
     windows: Math.max(1, num('windows', 2000, 100)),
     receiverMaxPerSecond: rps === undefined || rps === true ? null : Number(rps),
     webhookMaxPerSecond: args.get('webhook-max-per-second') === undefined ? null : Number(args.get('webhook-max-per-second')),
+    firePace: args.get('fire-pace') === undefined ? null : Number(args.get('fire-pace')),
     only: new Set(String(args.get('only') ?? 'book,quota,fire').split(',')),
     overlapQuota: quick,
     quietMs: 3000,

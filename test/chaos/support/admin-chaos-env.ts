@@ -191,7 +191,13 @@ export class AdminChaosEnv {
         history: (results[2 + 2 * i][1] as string[]).map((e) => JSON.parse(e) as LifecycleEvent),
       }));
       const stream = results[results.length - 1][1] as Array<[string, string[]]>;
-      const feed = stream.map(([, fields]) => JSON.parse(fields[fields.indexOf('e') + 1]) as LifecycleEvent);
+      // Each feed entry points at its event in a remediation's history (read in the same transaction).
+      const histories = new Map(ids.map((id, i) => [id, remediations[i].history]));
+      const feed = stream.map(([entryId, fields]) => {
+        const event = histories.get(fields[fields.indexOf('r') + 1])?.[Number(fields[fields.indexOf('i') + 1])];
+        if (!event) throw new Error(`feed entry ${entryId} points at no event (${fields.join(' ')})`);
+        return event;
+      });
       return { remediations, feed };
     }
   }
