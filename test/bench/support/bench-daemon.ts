@@ -56,7 +56,8 @@ export class BenchDaemon {
     const out = openSync(this.logFile, 'a');
     const o = this.opts;
     const spawnedAt = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', out, out],
       env: {
@@ -76,7 +77,6 @@ export class BenchDaemon {
         ORG_NAME: 'Bench Corp',
         LOG_LEVEL: 'info',
         CLOCK_OFFSET_MS: String(o.clockOffsetMs),
-        ...(process.env.BENCH_DAEMON_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_DAEMON_NODE_OPTIONS } : {}),
         ...o.env,
       },
     });

@@ -57,7 +57,7 @@ const HELP = `npm run bench [-- options]
   --receiver-rps R        the webhook receiver answers 429 + Retry-After beyond R requests per second (default: no cap)
   --webhook-max-per-second N  the fire run's daemons pace resolution webhooks (WEBHOOK_MAX_PER_SECOND; default unset)
   --fire-pace N           bookings/s the fire run counts on to book its windows before 09:00 (default: run A's, else 5)
-  (BENCH_DAEMON_NODE_OPTIONS in the environment is the daemons' NODE_OPTIONS, e.g. --cpu-prof)
+  (BENCH_DAEMON_NODE_ARGS in the environment: node options for the daemons, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
   --latency MIN-MAX       per-call latency of the emulator in ms (default 50-150)
   --only book,quota,fire  run only these runs
   --redis URL             (default redis://127.0.0.1:6379/0; every run uses its own key prefix, deleted after)`;
