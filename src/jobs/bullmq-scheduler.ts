@@ -124,15 +124,15 @@ export class BullmqScheduler implements JobScheduler {
 
   async scheduleFire(r: Remediation): Promise<void> {
     if (!r.start) return;
-    const req: FireRequest = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start };
     const startMs = Date.parse(r.start);
     // The windows booked at this start before this one: in a burst, the later ones look earlier.
     const rank = this.windowsAt ? await this.windowsAt(startMs) : 0;
+    const req: FireRequest = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start, lookAheadMs: lookAheadMs(rank) };
     await this.fires.add('fire', req, {
       ...KEEP,
       jobId: fireJobId(r),
       // A little early: the job takes its last look at the event, then the window waits for the start.
-      delay: Math.max(0, startMs - lookAheadMs(rank) - this.clock.now()),
+      delay: Math.max(0, startMs - (req.lookAheadMs as number) - this.clock.now()),
       ...DELIVERY_JOB,
     });
   }

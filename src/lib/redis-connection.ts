@@ -34,14 +34,15 @@ export type RedisClient = Redis | Cluster;
 
 /**
  * What each of the daemon's connections is for, and its options:
- * - `main`: the store and everything else; a command waits through 2 reconnection attempts, then fails.
+ * - `main`: the store and everything else; a command waits through 2 reconnection attempts, then fails. Commands
+ *   issued in the same tick go out in one write (auto-pipelining): a burst of windows is thousands of commands.
  * - `queues`: the BullMQ queues (adds); no offline queue, so an add while Redis is away fails at once (503).
  * - `workers`: BullMQ workers (blocking commands): BullMQ requires `maxRetriesPerRequest: null`.
  */
 export type RedisRole = 'main' | 'queues' | 'workers';
 
-const ROLE_OPTIONS: Record<RedisRole, Pick<RedisOptions, 'maxRetriesPerRequest' | 'enableOfflineQueue' | 'lazyConnect'>> = {
-  main: { maxRetriesPerRequest: 2, lazyConnect: true },
+const ROLE_OPTIONS: Record<RedisRole, Pick<RedisOptions, 'maxRetriesPerRequest' | 'enableOfflineQueue' | 'lazyConnect' | 'enableAutoPipelining'>> = {
+  main: { maxRetriesPerRequest: 2, lazyConnect: true, enableAutoPipelining: true },
   queues: { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true },
   workers: { maxRetriesPerRequest: null },
 };
@@ -65,10 +66,11 @@ export function createRedisClient(config: RedisConnectionConfig, role: RedisRole
   const options: RedisOptions = { ...ROLE_OPTIONS[role], ...extra };
   const d = config.deployment;
   if (d.kind === 'cluster') {
-    const { enableOfflineQueue, lazyConnect, retryStrategy, ...perNode } = options;
+    const { enableOfflineQueue, lazyConnect, retryStrategy, enableAutoPipelining, ...perNode } = options;
     const tls = tlsOptions(config, false);
     const clusterOptions: ClusterOptions = {
       lazyConnect,
+      ...(enableAutoPipelining ? { enableAutoPipelining } : {}),
       ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
       ...(retryStrategy ? { clusterRetryStrategy: retryStrategy } : {}),
       redisOptions: { ...perNode, ...config.auth, ...(tls ? { tls } : {}) },

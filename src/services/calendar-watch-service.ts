@@ -9,8 +9,12 @@ import {
 } from '../ports/calendar';
 import type { ChannelRecord, ServiceDeps, WatchRepository } from './ports';
 import type { RescheduleService } from './reschedule-service';
+import { ConcurrencyLimit } from '../lib/concurrency-limit';
 import { onlyOwnEchoes, type EchoLedger } from './own-write-echoes';
 
+
+/** Channel calls (open, renew, stop) of one maintenance round in flight at once, each for another owner. */
+const CHANNEL_CALLS_IN_FLIGHT = 8;
 /**
  * What became of a notification: a sync requested; a lifecycle notification handled (the subscription renewed, or
  * replaced by a new one, or forgotten and subscribed again, or only forgotten); or ignored, and why.
@@ -130,7 +134,7 @@ export class CalendarWatchService {
    * new one when the provider cannot renew), and stops the channels nobody needs any more.
    */
   async maintainChannels(): Promise<ChannelRound> {
-    const { store, clock, logger } = this.deps;
+    const { store, clock } = this.deps;
     const now = clock.now();
     const round: ChannelRound = { opened: 0, renewed: 0, stopped: 0 };
     const needed = new Set(
@@ -140,42 +144,53 @@ export class CalendarWatchService {
     );
     const renewBefore = Math.min(3600_000, (this.settings.channelTtlSeconds * 1000) / 4);
     const fresh = (c: ChannelRecord | null) => c !== null && !c.renewRequested && c.expiration - now > renewBefore;
-    for (const owner of needed) {
-      if (fresh(await this.watch.currentChannel(owner))) continue;
-      try {
-        // Replicas maintain channels at the same time: under the owner's channel lock, only one opens it.
-        const opened = await this.withChannelLock(owner, async () => {
-          const current = await this.watch.currentChannel(owner);
-          if (fresh(current)) return null;
-          if (current && (await this.renewChannel(current))) return 'renewed';
-          await this.openChannel(owner);
-          // The provider paused the old channel's notifications until a renewal: read what they would have said.
-          if (current?.renewRequested) await this.fullSyncSoon(owner);
-          return current ? 'renewed' : 'opened';
-        });
-        if (opened) round[opened]++;
-      } catch (err) {
-        logger.warn({ owner, err: (err as Error).message }, 'could not open a push channel: the poll covers this calendar');
-      }
-    }
-    for (const channel of await this.watch.allChannels()) {
-      const current = await this.watch.currentChannel(channel.owner);
-      const superseded = current !== null && current.channelId !== channel.channelId;
-      if (needed.has(channel.owner) && !superseded && channel.expiration > now) continue;
-      // Decided again under the lock: another replica may have booked a window and opened this channel meanwhile.
-      const stopped = await this.withChannelLock(channel.owner, async () => {
-        // The stored record: another replica may also have renewed it meanwhile.
-        const stored = await this.watch.channel(channel.channelId);
-        if (!stored) return false;
-        const latest = await this.watch.currentChannel(channel.owner);
-        const replaced = latest !== null && latest.channelId !== stored.channelId;
-        const why = stored.expiration <= now ? 'expired' : replaced ? 'replaced' : !(await this.needsChannel(stored.owner, now)) ? 'no window to watch' : null;
-        if (why) await this.stopChannel(stored, why);
-        return why !== null;
-      });
-      if (stopped) round.stopped++;
-    }
+    // Each owner under their own channel lock: CHANNEL_CALLS_IN_FLIGHT owners at a time (2,000 owners booked in a
+    // minute are watched within seconds, not after one call each in turn).
+    const calls = new ConcurrencyLimit(CHANNEL_CALLS_IN_FLIGHT);
+    await Promise.all([...needed].map((owner) => calls.run(() => this.keepChannel(owner, fresh, round))));
+    await Promise.all(
+      (await this.watch.allChannels()).map((channel) =>
+        calls.run(async () => {
+          const current = await this.watch.currentChannel(channel.owner);
+          const superseded = current !== null && current.channelId !== channel.channelId;
+          if (needed.has(channel.owner) && !superseded && channel.expiration > now) return;
+          // Decided again under the lock: another replica may have booked a window and opened this channel meanwhile.
+          const stopped = await this.withChannelLock(channel.owner, async () => {
+            // The stored record: another replica may also have renewed it meanwhile.
+            const stored = await this.watch.channel(channel.channelId);
+            if (!stored) return false;
+            const latest = await this.watch.currentChannel(channel.owner);
+            const replaced = latest !== null && latest.channelId !== stored.channelId;
+            const why = stored.expiration <= now ? 'expired' : replaced ? 'replaced' : !(await this.needsChannel(stored.owner, now)) ? 'no window to watch' : null;
+            if (why) await this.stopChannel(stored, why);
+            return why !== null;
+          });
+          if (stopped) round.stopped++;
+        }),
+      ),
+    );
     return round;
+  }
+
+  /** Opens or renews one owner's channel unless it is fresh (under the owner's channel lock). */
+  private async keepChannel(owner: string, fresh: (c: ChannelRecord | null) => boolean, round: ChannelRound): Promise<void> {
+    const { logger } = this.deps;
+    if (fresh(await this.watch.currentChannel(owner))) return;
+    try {
+      // Replicas maintain channels at the same time: under the owner's channel lock, only one opens it.
+      const opened = await this.withChannelLock(owner, async () => {
+        const current = await this.watch.currentChannel(owner);
+        if (fresh(current)) return null;
+        if (current && (await this.renewChannel(current))) return 'renewed';
+        await this.openChannel(owner);
+        // The provider paused the old channel's notifications until a renewal: read what they would have said.
+        if (current?.renewRequested) await this.fullSyncSoon(owner);
+        return current ? 'renewed' : 'opened';
+      });
+      if (opened) round[opened]++;
+    } catch (err) {
+      logger.warn({ owner, err: (err as Error).message }, 'could not open a push channel: the poll covers this calendar');
+    }
   }
 
   /** Serialises opening and stopping one owner's channels across replicas. */

@@ -61,6 +61,8 @@ export interface FireRequest {
   remediationId: string;
   bookingNumber: number;
   start: string;
+  /** How long before the start its last look was planned (lookAheadMs: later in a burst, earlier). */
+  lookAheadMs?: number;
   /** Set once the last look (calendar, Fleet) was taken and the job went back to wait for the start. */
   looked?: boolean;
   /** Fleet's last look found the host offline: asked again at the start. */

@@ -2,7 +2,7 @@ import type { ChainableCommander } from 'ioredis';
 import type { RedisClient as Redis } from '../lib/redis-connection';
 import type { EventDraft, LifecycleEvent } from '../domain/lifecycle-event';
 import type { IndexChanges } from '../domain/remediation-lifecycle';
-import { isOpen, type Remediation, type RemediationStatus } from '../domain/remediation';
+import { isOpen, OPEN_STATUSES, type Remediation, type RemediationStatus } from '../domain/remediation';
 import type { RemediationRepository } from '../services/ports';
 import { randomUUID } from 'node:crypto';
 import { RedisLock } from './redis-lock';
@@ -30,15 +30,31 @@ if #due > 0 then redis.call('zrem', KEYS[1], unpack(due)) end
 return due`;
 
 /**
- * KEYS[1] a remediation's history, KEYS[2] the global feed; ARGV: event JSON, feed max length, remediation id.
- * The event is kept once, in the history; the feed entry points at it (remediation id + index in its history).
+ * KEYS[1] the global feed, KEYS[2..] each event's remediation history; ARGV[1] feed max length, then per event its
+ * JSON and remediation id. Each event is kept once, in its history; its feed entry points at it (id + index).
  */
-const APPEND_EVENT = `
-local n = redis.call('rpush', KEYS[1], ARGV[1])
-redis.call('xadd', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'r', ARGV[3], 'i', n - 1)
-return n`;
+const APPEND_EVENTS = `
+for k = 2, #KEYS do
+  local n = redis.call('rpush', KEYS[k], ARGV[2 * k - 2])
+  redis.call('xadd', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'r', ARGV[2 * k - 1], 'i', n - 1)
+end
+return #KEYS - 1`;
 
-const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+/** KEYS the lock keys; ARGV: token, TTL ms. Takes every free one; answers 1 (taken) or 0 per key. */
+const TAKE_LOCKS = `
+local taken = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('set', key, ARGV[1], 'PX', ARGV[2], 'NX') then taken[i] = 1 else taken[i] = 0 end
+end
+return taken`;
+
+/** KEYS the lock keys; ARGV: token. Releases the ones this token holds. */
+const RELEASE_LOCKS = `
+local released = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('get', key) == ARGV[1] then released = released + redis.call('del', key) end
+end
+return released`;
 
 /** KEYS[1] the host+policy's last applied event time; ARGV: this event's time (ms), TTL (s). 1 = apply it. */
 const MARK_LATEST = `
@@ -150,12 +166,15 @@ export class RemediationStore implements RemediationRepository {
   async withOwnerLocks<T>(lockNames: string[], fn: (held: ReadonlySet<string>) => Promise<T>): Promise<T> {
     const token = randomUUID();
     const names = [...new Set(lockNames)];
-    const taken = await Promise.all(names.map((n) => this.redis.set(this.key('lock', n), token, 'PX', LOCK_TTL_MS, 'NX')));
-    const held = new Set(names.filter((_, i) => taken[i] === 'OK'));
+    if (names.length === 0) return fn(new Set());
+    const keys = names.map((n) => this.key('lock', n));
+    const taken = (await this.redis.eval(TAKE_LOCKS, keys.length, ...keys, token, LOCK_TTL_MS)) as number[];
+    const held = new Set(names.filter((_, i) => taken[i] === 1));
     try {
       return await fn(held);
     } finally {
-      await Promise.all([...held].map((n) => this.redis.eval(RELEASE_LOCK, 1, this.key('lock', n), token)));
+      const heldKeys = keys.filter((_, i) => taken[i] === 1);
+      if (heldKeys.length > 0) await this.redis.eval(RELEASE_LOCKS, heldKeys.length, ...heldKeys, token);
     }
   }
 
@@ -200,19 +219,24 @@ export class RemediationStore implements RemediationRepository {
   async commit(writes: StateWrite[], occurredAt: number): Promise<LifecycleEvent[]> {
     const m = this.redis.multi();
     const stored: LifecycleEvent[] = [];
+    const counts = new Map<RemediationStatus, number>();
+    const histories: string[] = [];
+    const appended: string[] = [];
     for (const w of writes) {
-      this.queueSave(m, w.remediation, w.index ?? {}, w.owner);
+      this.queueSave(m, w.remediation, w.index ?? {}, w.owner, w.previousStatus);
       if (w.previousStatus !== undefined && w.previousStatus !== w.remediation.status) {
-        if (w.previousStatus) m.hincrby(this.key('status-counts'), w.previousStatus, -1);
-        m.hincrby(this.key('status-counts'), w.remediation.status, 1);
+        if (w.previousStatus) counts.set(w.previousStatus, (counts.get(w.previousStatus) ?? 0) - 1);
+        counts.set(w.remediation.status, (counts.get(w.remediation.status) ?? 0) + 1);
       }
       for (const draft of w.events ?? []) {
         const event = toStoredEvent(w.remediation, draft, occurredAt);
-        const json = JSON.stringify(event);
-        m.eval(APPEND_EVENT, 2, this.key('rem', w.remediation.id, 'history'), this.key('events'), json, this.feedMaxLength, w.remediation.id);
+        histories.push(this.key('rem', w.remediation.id, 'history'));
+        appended.push(JSON.stringify(event), w.remediation.id);
         stored.push(event);
       }
     }
+    for (const [status, delta] of counts) if (delta !== 0) m.hincrby(this.key('status-counts'), status, delta);
+    if (histories.length > 0) m.eval(APPEND_EVENTS, histories.length + 1, this.key('events'), ...histories, this.feedMaxLength, ...appended);
     const results = await m.exec();
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0];
@@ -323,21 +347,34 @@ export class RemediationStore implements RemediationRepository {
     return last ? last[0] : null;
   }
 
-  private queueSave(m: ChainableCommander, r: Remediation, changes: IndexChanges, formerOwner?: string): void {
+  /**
+   * The remediation and the indexes its new state changes. With its previous status known (null: new), only the
+   * indexes that status change can touch are written; unknown (undefined): every index, as for a new one.
+   */
+  private queueSave(m: ChainableCommander, r: Remediation, changes: IndexChanges, formerOwner?: string, previous?: RemediationStatus | null): void {
     const owner = r.email ?? formerOwner;
+    const fresh = previous === undefined || previous === null;
+    const was = (status: RemediationStatus) => previous === undefined || previous === status;
+    const wasOpen = previous === undefined || (previous !== null && OPEN_STATUSES.has(previous));
     m.set(this.key('rem', r.id), JSON.stringify(r));
-    m.zadd(this.key('rems'), Date.parse(r.createdAt), r.id);
-    m.sadd(this.key('host', r.host.id, 'rems'), r.id);
-    if (r.email) m.sadd(this.key('owner', r.email, 'rems'), r.id);
+    if (fresh) {
+      m.zadd(this.key('rems'), Date.parse(r.createdAt), r.id);
+      m.sadd(this.key('host', r.host.id, 'rems'), r.id);
+    }
+    if (r.email && (fresh || formerOwner !== r.email)) m.sadd(this.key('owner', r.email, 'rems'), r.id);
     if (r.status === 'booked' && r.start) m.zadd(this.key('booked'), Date.parse(r.start), r.id);
-    else m.zrem(this.key('booked'), r.id);
-    if (r.status === 'firing') m.zadd(this.key('firing'), Date.parse(r.firedAt ?? r.updatedAt), r.id);
-    else m.zrem(this.key('firing'), r.id);
-    if (isOpen(r)) m.zadd(this.key('open'), Date.parse(r.createdAt), r.id);
-    else m.zrem(this.key('open'), r.id);
-    const unchecked = r.firedAt && r.end && !r.fleetFollowedUpAt && (r.status === 'firing' || r.status === 'fired' || r.status === 'delivery_failed');
-    if (this.followUpFired && unchecked) m.zadd(this.key('fired-unchecked'), Date.parse(r.end as string), r.id);
-    else m.zrem(this.key('fired-unchecked'), r.id);
+    else if (was('booked')) m.zrem(this.key('booked'), r.id);
+    if (r.status === 'firing') {
+      if (previous !== 'firing') m.zadd(this.key('firing'), Date.parse(r.firedAt ?? r.updatedAt), r.id);
+    } else if (was('firing')) m.zrem(this.key('firing'), r.id);
+    if (isOpen(r)) {
+      if (fresh || !wasOpen) m.zadd(this.key('open'), Date.parse(r.createdAt), r.id);
+    } else if (wasOpen) m.zrem(this.key('open'), r.id);
+    if (this.followUpFired) {
+      const unchecked = r.firedAt && r.end && !r.fleetFollowedUpAt && (r.status === 'firing' || r.status === 'fired' || r.status === 'delivery_failed');
+      if (unchecked) m.zadd(this.key('fired-unchecked'), Date.parse(r.end as string), r.id);
+      else m.zrem(this.key('fired-unchecked'), r.id);
+    }
     if (changes.openForHost === true) m.set(this.key('host', r.host.id, 'open'), r.id);
     if (changes.openForHost === false) m.del(this.key('host', r.host.id, 'open'));
     if (owner && changes.activeForOwner === true) m.set(this.key('owner', owner, 'active'), r.id);
