@@ -222,7 +222,7 @@ export class App {
         });
       }
 
-      const scheduler = new BullmqScheduler(queueConnection, config.redis.keyPrefix, clock, logger, (startMs) => store.countBookedAt(startMs));
+      const scheduler = new BullmqScheduler(queueConnection, config.redis.keyPrefix, clock, logger, (startMs) => store.nextRankAt(startMs));
       closers.push(['queues', () => scheduler.close()]);
       // Channels, sync tokens, and the counts of our own writes' echoes (own-write-echoes.ts).
       const watchStore = new WatchStore(redis, config.redis.keyPrefix);

@@ -57,8 +57,8 @@ export class BullmqScheduler implements JobScheduler {
     prefix: string,
     private readonly clock: Clock,
     logger?: Logger,
-    /** How many windows are booked at a start (RemediationStore.countBookedAt): spreads a burst's last looks. */
-    private readonly windowsAt?: (startMs: number) => Promise<number>,
+    /** The window's place among those booked at its start (RemediationStore.nextRankAt): spreads a burst's last looks. */
+    private readonly rankAt?: (startMs: number) => Promise<number>,
   ) {
     this.policyEvents = new Queue(QUEUE.policyEvents, { connection, prefix });
     this.bookings = new Queue(QUEUE.bookings, { connection, prefix });
@@ -125,8 +125,8 @@ export class BullmqScheduler implements JobScheduler {
   async scheduleFire(r: Remediation): Promise<void> {
     if (!r.start) return;
     const startMs = Date.parse(r.start);
-    // The windows booked at this start before this one: in a burst, the later ones look earlier.
-    const rank = this.windowsAt ? await this.windowsAt(startMs) : 0;
+    // In a burst, the windows booked later look earlier.
+    const rank = this.rankAt ? await this.rankAt(startMs) : 0;
     const req: FireRequest = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start, lookAheadMs: lookAheadMs(rank) };
     await this.fires.add('fire', req, {
       ...KEEP,

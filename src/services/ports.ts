@@ -28,8 +28,8 @@ export interface RemediationRepository {
   armWindow(w: ArmedWindow): Promise<void>;
   /** Takes (removes) up to `limit` armed windows starting by `dueBy`, earliest first. */
   takeArmedWindows(dueBy: number, limit: number): Promise<ArmedWindow[]>;
-  /** How many booked windows start at `startMs`. */
-  countBookedAt(startMs: number): Promise<number>;
+  /** The next place among the windows booked at `startMs` (0, 1, 2 …; never the same twice). */
+  nextRankAt(startMs: number): Promise<number>;
   get(id: string): Promise<Remediation | null>;
   getMany(ids: string[]): Promise<Remediation[]>;
   nextId(hostId: number): Promise<string>;

@@ -123,6 +123,7 @@ export interface FeedQuery {
  *   {mw}:booked                   zset of booked remediation ids, by window start (what the watcher watches)
  *   {mw}:fire:armed               zset of windows whose last look is done, by start: "<id>|<bookingNumber>|<start>"
  *                                 (the fire loop takes the due ones and claims them together, see FireService)
+ *   {mw}:fire:rank:<startMs>      counter of the windows booked at that start (spreads their last looks; expires)
  *   {mw}:firing                   zset of firing remediation ids, by fire time (what the stuck-delivery sweep checks)
  *   {mw}:open                     zset of open remediation ids, by creation time (what the Fleet sync re-checks)
  *   {mw}:fired-unchecked          zset of windows that fired and were not followed up in Fleet yet, by window end
@@ -189,9 +190,19 @@ export class RemediationStore implements RemediationRepository {
     return members.map(parseArmedMember).filter((w): w is ArmedWindow => w !== null);
   }
 
-  /** How many booked windows start at `startMs` (a burst's size: its last looks are spread ahead of it). */
-  async countBookedAt(startMs: number): Promise<number> {
-    return this.redis.zcount(this.key('booked'), startMs, startMs);
+  /**
+   * The window's place among those booked to start at `startMs` (0 for the first): a counter per start, so windows
+   * booked at the same moment get different places. It is not taken back when a window moves away (the places only
+   * spread the last looks) and expires a day after the start.
+   */
+  async nextRankAt(startMs: number): Promise<number> {
+    const key = this.key('fire', 'rank', startMs);
+    // Kept until a day after the start (a day at least: a test or demo clock may run behind the start).
+    const ttlMs = Math.max(0, startMs - Date.now()) + 86_400_000;
+    const results = await this.redis.multi().incr(key).pexpire(key, ttlMs).exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0];
+    return Number(results?.[0]?.[1]) - 1;
   }
 
   async get(id: string): Promise<Remediation | null> {

@@ -42,15 +42,11 @@ describe('a burst of windows starting together', () => {
     expect(booked.every((r) => r.start === '2026-11-24T09:00:00.000+00:00')).toBe(true);
 
     // Each window's job looks its own time ahead of the start: 1 s for the first booked at 09:00, 5 ms more per
-    // window booked there before it (bookings committed at the same moment may share a rank).
+    // window booked there before it.
     const fires = t.env.probe.queues.fires;
     const jobs = await Promise.all(booked.map((r) => fires.getJob(`fire-${r.id}-0-${START}`)));
     const ahead = jobs.map((j) => j?.data.lookAheadMs as number);
-    expect(Math.min(...ahead)).toBe(1000);
-    expect(Math.max(...ahead)).toBeLessThanOrEqual(1000 + (WINDOWS - 1) * LOOK_SPREAD_MS);
-    expect(Math.max(...ahead)).toBeGreaterThanOrEqual(1000 + (WINDOWS / 2) * LOOK_SPREAD_MS);
-    expect(ahead.every((ms) => (ms - 1000) % LOOK_SPREAD_MS === 0)).toBe(true);
-    expect(new Set(ahead).size).toBeGreaterThanOrEqual(WINDOWS / 3);
+    expect(ahead.sort((a, b) => a - b)).toEqual(Array.from({ length: WINDOWS }, (_, rank) => 1000 + rank * LOOK_SPREAD_MS));
 
     for (const id of hosts) await t.daemon.waitForStatus(id, 'fired', 20_000);
     expect(arrivals.map((a) => a.hostId).sort()).toEqual(hosts);

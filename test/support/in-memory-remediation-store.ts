@@ -246,8 +246,12 @@ export class InMemoryRemediationStore implements RemediationRepository {
     return taken.map(parseArmedMember).filter((w): w is ArmedWindow => w !== null);
   }
 
-  async countBookedAt(startMs: number): Promise<number> {
-    return this.booked.members().filter((m) => this.booked.score(m) === startMs).length;
+  private readonly ranks = new Map<number, number>();
+
+  async nextRankAt(startMs: number): Promise<number> {
+    const rank = this.ranks.get(startMs) ?? 0;
+    this.ranks.set(startMs, rank + 1);
+    return rank;
   }
 
   async get(id: string): Promise<Remediation | null> {
