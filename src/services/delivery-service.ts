@@ -1,6 +1,6 @@
 import { webhookIdFor, type Delivery, type DeliveryPart, type Remediation } from '../domain/remediation';
 import { DEFAULT_BACKOFF, deliveryDeadline, describeResult, nextStep, type AttemptResult, type BackoffOptions, type NextStep } from '../webhook/delivery-policy';
-import type { DeliveryRef, ServiceDeps } from './ports';
+import { lockNameFor, type DeliveryRef, type ServiceDeps } from './ports';
 import type { TransitionRunner } from './transition-runner';
 
 export type { DeliveryRef } from './ports';
@@ -135,7 +135,9 @@ export class DeliveryService {
   async recordDelivered(items: Array<{ r: Remediation; sent: SentAttempt }>): Promise<void> {
     const status = (sent: SentAttempt) => (sent.result.kind === 'answered' ? sent.result.status : undefined);
     const number = (r: Remediation) => (r.delivery as Delivery).number;
-    await this.runner.applyMany(items.map(({ r, sent }) => ({ id: r.id, happening: { type: 'delivery_succeeded', number: number(r), status: status(sent) } })));
+    await this.runner.applyMany(
+      items.map(({ r, sent }) => ({ id: r.id, lockName: lockNameFor(r), happening: { type: 'delivery_succeeded', number: number(r), status: status(sent) } })),
+    );
     for (const { r, sent } of items) this.logDelivered({ remediationId: r.id, deliveryNumber: number(r) }, r, status(sent));
   }
 

@@ -34,6 +34,8 @@ export const FIRE_BATCH = 200;
  * daemon running it, Redis away), the job fires it itself.
  */
 const ARMED_FALLBACK_MS = 2000;
+/** A round's outcomes wait at most this long for the other rounds' sends before they are stored. */
+const RECORD_WAIT_MAX_MS = 5000;
 /** A firing remediation without a live delivery job this long after its start is stranded (see recoverStranded). */
 const STRANDED_AFTER_MS = 30_000;
 /** A job this much ahead of its window (a clock change) goes back to wait rather than hold a worker. */
@@ -116,7 +118,13 @@ export class FireService {
       offline = fleet?.kind === 'fire' && fleet.offline;
       const untilStart = Date.parse(req.start) - clock.now();
       if (untilStart > HOLD_SLOT_MAX_MS && !offline && !this.deps.pacer) {
-        // Looked: the fire loop claims it at the start with every window starting then (see fireArmed).
+        // Looked: the fire loop claims it at the start with every window starting then (see claimArmed). Its
+        // window.ended notice is scheduled now, ahead of the burst (a window that moves meanwhile gets its own).
+        const looked = await this.deps.store.get(req.remediationId);
+        if (!looked || looked.status !== 'booked' || looked.start !== req.start || looked.bookingNumber !== req.bookingNumber) {
+          return { kind: 'skipped', why: 'the window changed' };
+        }
+        await this.deps.scheduler.scheduleWindowEnd(looked);
         await this.deps.store.armWindow({ remediationId: req.remediationId, bookingNumber: req.bookingNumber, start: req.start });
         return { kind: 'retry', delayMs: untilStart + ARMED_FALLBACK_MS, data: { looked: true, armed: true } };
       }
@@ -163,9 +171,37 @@ export class FireService {
     return { taken: due.length, sending: claimed.length > 0 ? this.deliverClaimed(claimed) : Promise.resolve() };
   }
 
+  /** Webhooks of claimed rounds being sent right now, and who waits for none to be. */
+  private sendsInFlight = 0;
+  private readonly sendsDone: Array<() => void> = [];
+
+  /**
+   * Sends a round's webhooks, then stores their outcomes. In a burst the receiver's lateness is what counts: a
+   * round stores its outcomes once no round is sending (at most RECORD_WAIT_MAX_MS later), so the daemon's time
+   * goes to sending every window first. Until stored, a window stays `firing` with its attempt counted; a daemon
+   * killed meanwhile leaves it to the stranded-delivery sweep, which sends it again under the same webhook-id.
+   */
   private async deliverClaimed(claimed: Remediation[]): Promise<void> {
     const { scheduler, logger } = this.deps;
-    const settled = await Promise.allSettled(claimed.map(async (r) => ({ r, sent: await this.delivery.send(r) })));
+    this.sendsInFlight += claimed.length;
+    const settled = await Promise.allSettled(
+      claimed.map(async (r) => {
+        try {
+          return { r, sent: await this.delivery.send(r) };
+        } finally {
+          if (--this.sendsInFlight === 0) this.sendsDone.splice(0).forEach((wake) => wake());
+        }
+      }),
+    );
+    if (this.sendsInFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, RECORD_WAIT_MAX_MS);
+        this.sendsDone.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     const sent = settled.flatMap((s, i) => {
       if (s.status === 'fulfilled') return [s.value];
       // Its attempt stays counted with no answer: the stranded-delivery sweep delivers it again.
@@ -190,7 +226,6 @@ export class FireService {
         happening: (cur: Remediation) =>
           cur.status === 'booked' && cur.bookingNumber === w.bookingNumber && cur.start === w.start ? this.startHappening(cur, 'system', {}, true) : null,
       })),
-      { before: async (transitions) => void (await Promise.all(transitions.map((t) => scheduler.scheduleWindowEnd(t.remediation)))) },
     );
     const started = applied.flatMap((a) => (a.kind === 'applied' ? [a.after] : []));
     for (const c of started) this.logStarted(c, 'system');

@@ -82,19 +82,22 @@ export class TransitionRunner {
    * `before` runs once, under the locks, with every transition about to be stored.
    */
   async applyMany(
-    items: Array<{ id: string; happening: HappeningFor }>,
+    items: Array<{ id: string; happening: HappeningFor; /** The lock the caller saw guarding it (checked under it). */ lockName?: string }>,
     opts: { before?: (transitions: Transition[]) => Promise<void> } = {},
   ): Promise<Applied[]> {
     const { store, clock } = this.deps;
     const results: Array<Applied | undefined> = new Array(items.length);
-    const seen = new Map((await store.getMany(items.map((i) => i.id))).map((r) => [r.id, r]));
+    // The locks to take: named by the caller, or read from the remediations as they are now.
+    const unnamed = items.filter((i) => i.lockName === undefined).map((i) => i.id);
+    const seen = new Map((unnamed.length > 0 ? await store.getMany(unnamed) : []).map((r) => [r.id, r]));
     const byLock = new Map<string, number>();
     const alone: number[] = [];
     items.forEach((item, i) => {
       const r = seen.get(item.id);
-      if (!r) results[i] = { kind: 'skipped', current: null };
-      else if (byLock.has(lockNameFor(r))) alone.push(i);
-      else byLock.set(lockNameFor(r), i);
+      const name = item.lockName ?? (r ? lockNameFor(r) : undefined);
+      if (name === undefined) results[i] = { kind: 'skipped', current: null };
+      else if (byLock.has(name)) alone.push(i);
+      else byLock.set(name, i);
     });
     await store.withOwnerLocks([...byLock.keys()], async (held) => {
       const locked: Array<[string, number]> = [];
