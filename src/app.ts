@@ -328,7 +328,9 @@ export class App {
     // Often enough to renew a channel in time and to catch windows entering the push horizon; at most a minute.
     const watch = watchSettings(this.config);
     await this.scheduler.startWatchSchedule(clamp(Math.min(watch.channelTtlSeconds * 125, watch.pollIntervalMs / 6), 1000, 60_000));
-    await this.services.recovery.recover();
+    const { windowJobs } = await this.services.recovery.recover();
+    // After the start: a daemon with 100,000 booked windows answers (and fires) while they are checked.
+    windowJobs.catch((err: Error) => this.logger.error({ err: err.message }, 'could not check the jobs of booked windows (checked again at the next start)'));
     if (this.config.fleet) await this.scheduler.startFleetSync(this.config.fleetSync.intervalSeconds * 1000);
     if (!pushPossible(this.config)) {
       const provider = this.config.calendarProvider === 'microsoft' ? 'Microsoft Graph will not create subscriptions' : 'Google will not deliver push notifications';

@@ -7,6 +7,7 @@ import type { WindowNotice } from '../services/window-notice-service';
 import { eventKey, type PolicyEvent } from '../ingest/policy-event';
 import type { Clock } from '../lib/clock';
 import type { Logger } from '../lib/logger';
+import type { RedisClient } from '../lib/redis-connection';
 import type { JobScheduler } from '../services/ports';
 import type { FireRequest } from '../services/fire-service';
 import type { DeliveryRef, EventWithdrawal } from '../services/ports';
@@ -53,7 +54,8 @@ export class BullmqScheduler implements JobScheduler {
   readonly fleetSync: Queue;
 
   constructor(
-    connection: ConnectionOptions,
+    /** An ioredis client the queues share (BullMQ takes it as their connection). */
+    private readonly connection: RedisClient,
     prefix: string,
     private readonly clock: Clock,
     logger?: Logger,
@@ -193,7 +195,7 @@ export class BullmqScheduler implements JobScheduler {
     if (!r.start || minutesBefore <= 0) return;
     const req: WindowNotice = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start, minutesBefore };
     const startMs = Date.parse(r.start);
-    const jobId = `upcoming-${r.id}-${r.bookingNumber}-${startMs}`;
+    const jobId = upcomingJobId(r);
     // A window moved away and back to this start: its old notice job has ended and would swallow the new one.
     const previous = await this.lifecycle.getJob(jobId);
     if (previous && ((await previous.isCompleted()) || (await previous.isFailed()))) await previous.remove();
@@ -205,6 +207,31 @@ export class BullmqScheduler implements JobScheduler {
       attempts: 10,
       backoff: { type: 'exponential', delay: 1000 },
     });
+  }
+
+  async ensureWindowJobs(rs: Remediation[], notifyBeforeMinutes: number): Promise<number> {
+    const windows = rs.filter((r) => r.start);
+    if (windows.length === 0) return 0;
+    // One round trip for the whole page: which job hashes exist (any state: as an add with that id would see it).
+    const p = this.connection.pipeline();
+    for (const r of windows) {
+      p.exists(this.fires.toKey(fireJobId(r)));
+      if (notifyBeforeMinutes > 0) p.exists(this.lifecycle.toKey(upcomingJobId(r)));
+    }
+    const answers = ((await p.exec()) ?? []).map(([err, n]: [Error | null, unknown]) => {
+      if (err) throw err;
+      return n === 1;
+    });
+    let added = 0;
+    let k = 0;
+    for (const r of windows) {
+      if (!answers[k++]) {
+        await this.scheduleFire(r);
+        added++;
+      }
+      if (notifyBeforeMinutes > 0 && !answers[k++]) await this.scheduleUpcoming(r, notifyBeforeMinutes);
+    }
+    return added;
   }
 
   async scheduleWindowEnd(r: Remediation): Promise<void> {
@@ -285,6 +312,11 @@ async function coalesced(
 /** One fire job per remediation, booking and start: a moved window gets a new one, a repeated add is nothing. */
 function fireJobId(r: Pick<Remediation, 'id' | 'bookingNumber' | 'start'>): string {
   return `fire-${r.id}-${r.bookingNumber}-${Date.parse(r.start ?? '')}`;
+}
+
+/** One window.upcoming job per remediation, booking and start. */
+function upcomingJobId(r: Pick<Remediation, 'id' | 'bookingNumber' | 'start'>): string {
+  return `upcoming-${r.id}-${r.bookingNumber}-${Date.parse(r.start ?? '')}`;
 }
 
 /** One job per delivery number of a remediation (1 is the fire job's). */

@@ -15,6 +15,8 @@ import { onlyOwnEchoes, type EchoLedger } from './own-write-echoes';
 
 /** Channel calls (open, renew, stop) of one maintenance round in flight at once, each for another owner. */
 const CHANNEL_CALLS_IN_FLIGHT = 8;
+/** Booked windows read per page by the poll. */
+const POLL_PAGE = 1000;
 /**
  * What became of a notification: a sync requested; a lifecycle notification handled (the subscription renewed, or
  * replaced by a new one, or forgotten and subscribed again, or only forgotten); or ignored, and why.
@@ -288,14 +290,20 @@ export class CalendarWatchService {
   async pollDue(): Promise<string[]> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    const owners = [...new Set((await store.allBooked()).map((r) => r.email).filter((e): e is string => !!e))];
-    const due: string[] = [];
-    for (const owner of owners) {
+    const due = new Set<string>();
+    // A page of booked windows at a time (100,000 are never held at once); their owners' last syncs read together.
+    for (let offset = 0; ; offset += POLL_PAGE) {
+      const page = await store.bookedPage(offset, POLL_PAGE);
+      const owners = [...new Set(page.map((r) => r.email).filter((e): e is string => !!e && !due.has(e)))];
+      const synced = await Promise.all(owners.map((owner) => this.watch.lastSync(owner)));
       // A little slack so a sync that ran a moment early in the last round is not skipped for a whole period.
-      if (now - (await this.watch.lastSync(owner)) >= this.settings.pollIntervalMs * 0.9) due.push(owner);
+      owners.forEach((owner, i) => {
+        if (now - synced[i] >= this.settings.pollIntervalMs * 0.9) due.add(owner);
+      });
+      if (page.length < POLL_PAGE) break;
     }
     for (const owner of due) await this.fullSyncSoon(owner);
-    return due;
+    return [...due];
   }
 
   /** Reads what changed on the owner's calendar since the last sync and applies the rules to our window. */

@@ -44,6 +44,8 @@ export interface RemediationRepository {
   list(filter: ListFilter): Promise<{ remediations: Remediation[]; next: string | null }>;
   bookedUntil(until: number): Promise<Remediation[]>;
   allBooked(): Promise<Remediation[]>;
+  /** Booked remediations `offset`…`offset + limit − 1`, earliest first (a pass over them all, page by page). */
+  bookedPage(offset: number, limit: number): Promise<Remediation[]>;
   allFiring(): Promise<Remediation[]>;
   /** Ids of every open remediation (the Fleet sync's work list). */
   openIds(): Promise<string[]>;
@@ -104,6 +106,11 @@ export interface JobScheduler {
   requestLifecycleDispatch(): Promise<void>;
   /** `window.upcoming` for r's current booking and start, `minutesBefore` ahead of it (idempotent). */
   scheduleUpcoming(r: Remediation, minutesBefore: number): Promise<void>;
+  /**
+   * The fire and window.upcoming jobs of booked windows that have none (a start-up check: jobs are added before
+   * the booking is saved, so normally none is missing); answers how many fire jobs were added.
+   */
+  ensureWindowJobs(rs: Remediation[], notifyBeforeMinutes: number): Promise<number>;
   /** `window.ended` at r's end, for the window that just started (idempotent). */
   scheduleWindowEnd(r: Remediation): Promise<void>;
   /** One lifecycle webhook job per event (job id = event id). */

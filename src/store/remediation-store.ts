@@ -434,6 +434,14 @@ export class RemediationStore implements RemediationRepository {
     return this.getMany(await this.redis.zrange(this.key('firing'), '0', '-1'));
   }
 
+  /**
+   * A page of booked remediations, earliest first: `offset` counts from the first (a pass over them all goes page
+   * by page, so 100,000 windows are never held at once; one booked or closed meanwhile may be missed or seen twice).
+   */
+  async bookedPage(offset: number, limit: number): Promise<Remediation[]> {
+    return this.getMany(await this.redis.zrange(this.key('booked'), String(offset), String(offset + limit - 1)));
+  }
+
   /** Every booked remediation, earliest first. */
   async allBooked(): Promise<Remediation[]> {
     return this.getMany(await this.redis.zrange(this.key('booked'), '0', '-1'));

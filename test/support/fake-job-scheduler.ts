@@ -109,6 +109,19 @@ export class FakeJobScheduler implements JobScheduler {
     }
   }
 
+  async ensureWindowJobs(rs: Remediation[], notifyBeforeMinutes: number): Promise<number> {
+    let added = 0;
+    for (const r of rs) {
+      if (!r.start) continue;
+      if (!this.fires.has(`fire-${r.id}-${r.bookingNumber}-${Date.parse(r.start)}`)) {
+        await this.scheduleFire(r);
+        added++;
+      }
+      await this.scheduleUpcoming(r, notifyBeforeMinutes);
+    }
+    return added;
+  }
+
   async scheduleWindowEnd(r: Remediation): Promise<void> {
     if (!r.start || !r.end) return;
     const id = `window-end-${r.id}-${r.bookingNumber}-${Date.parse(r.start)}`;

@@ -357,6 +357,10 @@ export class InMemoryRemediationStore implements RemediationRepository {
     return this.getMany(this.booked.upTo(until));
   }
 
+  async bookedPage(offset: number, limit: number): Promise<Remediation[]> {
+    return this.getMany(this.booked.members().slice(offset, offset + limit));
+  }
+
   async allBooked(): Promise<Remediation[]> {
     return this.getMany(this.booked.members());
   }

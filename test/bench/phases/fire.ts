@@ -15,6 +15,7 @@ export interface FireFigures {
   requests: number;
   receiverMaxPerSecond: number | null;
   webhookMaxPerSecond: number | null;
+  webhookConcurrency: number | null;
   /** Requests the receiver refused (429 beyond its cap). */
   refused: number;
   latenessMs: ReturnType<typeof summary>;
@@ -37,7 +38,10 @@ export async function fireRun(p: BenchParams, bookingsPerSecond: number | null, 
     virtualNow: FIRE_AT - leadMs,
     load: { latencyMs: p.latencyMs },
     logDir: p.logDir,
-    ...(p.webhookMaxPerSecond !== null ? { daemonEnv: { WEBHOOK_MAX_PER_SECOND: String(p.webhookMaxPerSecond) } } : {}),
+    daemonEnv: {
+      ...(p.webhookMaxPerSecond !== null ? { WEBHOOK_MAX_PER_SECOND: String(p.webhookMaxPerSecond) } : {}),
+      ...(p.webhookConcurrency !== null ? { WEBHOOK_CONCURRENCY: String(p.webhookConcurrency) } : {}),
+    },
   });
   run.receiver.maxPerSecond = p.receiverMaxPerSecond;
   try {
@@ -78,6 +82,7 @@ export async function fireRun(p: BenchParams, bookingsPerSecond: number | null, 
       requests: run.receiver.arrivals.length,
       receiverMaxPerSecond: p.receiverMaxPerSecond,
       webhookMaxPerSecond: p.webhookMaxPerSecond,
+      webhookConcurrency: p.webhookConcurrency,
       refused: run.receiver.arrivals.length - accepted.size,
       latenessMs: s,
       spreadMs: times.length ? Math.max(...times) - Math.min(...times) : null,

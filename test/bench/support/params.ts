@@ -25,6 +25,8 @@ export interface BenchParams {
   receiverMaxPerSecond: number | null;
   /** The fire run's WEBHOOK_MAX_PER_SECOND (null: unset). */
   webhookMaxPerSecond: number | null;
+  /** The fire run's WEBHOOK_CONCURRENCY (null: the daemon's default). */
+  webhookConcurrency: number | null;
   /** Bookings per second the fire run counts on to book its windows before the start (null: run A's, else 5). */
   firePace: number | null;
   /** Phases to run (default all): book, quota, fire. */
@@ -56,6 +58,7 @@ const HELP = `npm run bench [-- options]
   --windows W             windows starting the same second in run C (full 2000, quick 100)
   --receiver-rps R        the webhook receiver answers 429 + Retry-After beyond R requests per second (default: no cap)
   --webhook-max-per-second N  the fire run's daemons pace resolution webhooks (WEBHOOK_MAX_PER_SECOND; default unset)
+  --webhook-concurrency N the fire run's WEBHOOK_CONCURRENCY (default: the daemon's, 32)
   --fire-pace N           bookings/s the fire run counts on to book its windows before 09:00 (default: run A's, else 5)
   (BENCH_DAEMON_NODE_ARGS in the environment: node options for the daemons, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
   --latency MIN-MAX       per-call latency of the emulator in ms (default 50-150)
@@ -115,6 +118,7 @@ export function parseArgs(argv: string[]): BenchParams {
     windows: Math.max(1, num('windows', 2000, 100)),
     receiverMaxPerSecond: rps === undefined || rps === true ? null : Number(rps),
     webhookMaxPerSecond: args.get('webhook-max-per-second') === undefined ? null : Number(args.get('webhook-max-per-second')),
+    webhookConcurrency: args.get('webhook-concurrency') === undefined ? null : Number(args.get('webhook-concurrency')),
     firePace: args.get('fire-pace') === undefined ? null : Number(args.get('fire-pace')),
     only: new Set(String(args.get('only') ?? 'book,quota,fire').split(',')),
     overlapQuota: quick,
