@@ -25,9 +25,21 @@ export function matchesFeed(e: LifecycleEvent, q: FeedQuery): boolean {
 }
 
 /** An event as stored: its id and time given, its remediation's identity copied in. */
+/** Random bytes drawn 4 KB at a time: a burst of events costs one call into the CSPRNG per 512 ids, not one each. */
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+function randomHex8(): string {
+  if (poolAt + 8 > pool.length) {
+    pool = randomBytes(4096);
+    poolAt = 0;
+  }
+  poolAt += 8;
+  return pool.toString('hex', poolAt - 8, poolAt);
+}
+
 export function toStoredEvent(r: Remediation, draft: EventDraft, occurredAt: number): LifecycleEvent {
   return {
-    id: `evt_${occurredAt.toString(36)}${randomBytes(8).toString('hex')}`,
+    id: `evt_${occurredAt.toString(36)}${randomHex8()}`,
     type: draft.type,
     occurred_at: new Date(occurredAt).toISOString(),
     remediation_id: r.id,
