@@ -54,6 +54,7 @@ export interface RedisFigure {
   bytesPerOpen: number | null;
   keys: number;
   usedMemoryDeltaBytes: number;
+  /** Every key shape, largest first. */
   top: { shape: string; keys: number; bytes: number; bytesPerOpen: number | null }[];
 }
 
@@ -267,6 +268,6 @@ async function redisFigure(run: BenchRun, redis: Redis, memBefore: number): Prom
     bytesPerOpen: open ? Math.round(mem.bytes / open) : null,
     keys: mem.keys,
     usedMemoryDeltaBytes: used - memBefore,
-    top: mem.byShape.slice(0, 12).map((s) => ({ ...s, bytesPerOpen: open ? Math.round(s.bytes / open) : null })),
+    top: mem.byShape.map((s) => ({ ...s, bytesPerOpen: open ? Math.round(s.bytes / open) : null })),
   };
 }

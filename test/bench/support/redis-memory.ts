@@ -42,7 +42,7 @@ export async function prefixMemory(redis: Redis, prefix: string): Promise<Prefix
 function shapeOf(rest: string): string {
   return rest
     .split(':')
-    .map((part) => (/\d/.test(part) && part.length > 3 ? '*' : part.includes('@') ? '*' : part))
+    .map((part) => (/^\d+$/.test(part) || (/\d/.test(part) && part.length > 3) || part.includes('@') ? '*' : part))
     .join(':');
 }
 
