@@ -56,7 +56,8 @@ export class BenchDaemon {
     const out = openSync(this.logFile, 'a');
     const o = this.opts;
     const spawnedAt = Date.now();
-    const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // The heap cap of the Dockerfile and start:prod, then any of BENCH_DAEMON_NODE_ARGS (a later one wins).
+    const nodeArgs = ['--max-old-space-size=256', ...(process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean)];
     const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', out, out],
