@@ -38,6 +38,13 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
 return 1
 `;
 
+/** KEYS[1] the owner's echo counts · One write fewer, never below none. */
+const OWN_WRITE_FAILED = `
+local writes = tonumber(redis.call('HGET', KEYS[1], 'writes') or '0')
+if writes > 0 then redis.call('HINCRBY', KEYS[1], 'writes', -1) end
+return writes
+`;
+
 /**
  * A stored channel. Records written before the port was provider-neutral name the resource `resourceId`: they are
  * read as `resource`, so an upgraded daemon keeps verifying, renewing and stopping the channels it opened.
@@ -123,6 +130,10 @@ export class WatchStore implements WatchRepository, EchoLedger {
 
   async ownWrite(owner: string): Promise<void> {
     await this.redis.eval(OWN_WRITE, 2, this.key('owner', owner, 'echoes'), this.key('owner', owner, 'channel'), ECHO_TTL_MS);
+  }
+
+  async ownWriteFailed(owner: string): Promise<void> {
+    await this.redis.eval(OWN_WRITE_FAILED, 1, this.key('owner', owner, 'echoes'));
   }
 
   notification(owner: string): Promise<void> {

@@ -2,7 +2,10 @@
  * The rule "our own writes' echoes are not synced": the counts (real Redis, own prefix) and the decision.
  */
 import { Redis } from 'ioredis';
-import { onlyOwnEchoes } from '../../src/services/own-write-echoes';
+import pino from 'pino';
+import { countingOwnWrites, onlyOwnEchoes } from '../../src/services/own-write-echoes';
+import type { NewWindowEvent } from '../../src/ports/calendar';
+import { FakeCalendar } from '../support/fake-calendar';
 import { WatchStore } from '../../src/store/watch-store';
 import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
 
@@ -53,6 +56,17 @@ describe('WatchStore as the echo ledger', () => {
     expect(await redis.exists(`${prefix}:owner:${owner}:echoes`)).toBe(0);
   });
 
+  it('takes back a write that failed, never below none', async () => {
+    await watched();
+    await ledger.ownWrite(owner);
+    await ledger.ownWrite(owner);
+    await ledger.ownWriteFailed(owner);
+    expect(await ledger.take(owner)).toEqual({ writes: 1, notifications: 0, full: false });
+    await ledger.ownWriteFailed(owner);
+    await ledger.notification(owner);
+    expect(await ledger.take(owner)).toEqual({ writes: 0, notifications: 1, full: false });
+  });
+
   it('keeps the counts two minutes at most', async () => {
     await watched();
     await ledger.ownWrite(owner);
@@ -60,5 +74,40 @@ describe('WatchStore as the echo ledger', () => {
     const ttl = await redis.pttl(`${prefix}:owner:${owner}:echoes`);
     expect(ttl).toBeGreaterThan(110_000);
     expect(ttl).toBeLessThanOrEqual(120_000);
+  });
+});
+
+describe('countingOwnWrites', () => {
+  const event: NewWindowEvent = {
+    key: 'mwabc0',
+    remediationId: 'h1-1',
+    bookingNumber: 0,
+    start: '2026-11-24T09:00:00.000Z',
+    end: '2026-11-24T09:30:00.000Z',
+    timeZone: 'UTC',
+    title: 'Maintenance window',
+    description: 'why',
+  };
+
+  it('counts a write before it goes out (its echo may come before its answer) and takes back one that failed', async () => {
+    await watched();
+    const seenDuringTheCall: number[] = [];
+    // The provider notifies us while the insert is still on its way: the count must already be there.
+    class NotifyingFirst extends FakeCalendar {
+      override async createEvent(o: string, e: NewWindowEvent) {
+        seenDuringTheCall.push((await redis.hget(`${prefix}:owner:${o}:echoes`, 'writes')) === '1' ? 1 : 0);
+        return super.createEvent(o, e);
+      }
+    }
+    const fake = new NotifyingFirst();
+    fake.addOwner(owner);
+    const calendar = countingOwnWrites(fake, ledger, pino({ level: 'silent' }));
+    await calendar.createEvent(owner, event);
+    expect(seenDuringTheCall).toEqual([1]);
+    expect(await ledger.take(owner)).toEqual({ writes: 1, notifications: 0, full: false });
+
+    fake.failNext('deleteEvent', new Error('HTTP 503'));
+    await expect(calendar.deleteEvent(owner, 'nope')).rejects.toThrow('HTTP 503');
+    expect(await ledger.take(owner)).toEqual({ writes: 0, notifications: 0, full: false });
   });
 });
