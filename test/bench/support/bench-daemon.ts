@@ -76,7 +76,7 @@ export class BenchDaemon {
         INGEST_TOKEN: o.ingestToken,
         ADMIN_TOKEN: o.adminToken,
         ORG_NAME: 'Bench Corp',
-        LOG_LEVEL: 'info',
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
         CLOCK_OFFSET_MS: String(o.clockOffsetMs),
         ...o.env,
       },

@@ -60,7 +60,8 @@ const HELP = `npm run bench [-- options]
   --webhook-max-per-second N  the fire run's daemons pace resolution webhooks (WEBHOOK_MAX_PER_SECOND; default unset)
   --webhook-concurrency N the fire run's WEBHOOK_CONCURRENCY (default: the daemon's, 32)
   --fire-pace N           bookings/s the fire run counts on to book its windows before 09:00 (default: run A's, else 5)
-  (BENCH_DAEMON_NODE_ARGS in the environment: node options for the daemons, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
+  (BENCH_DAEMON_NODE_ARGS in the environment: node options for the daemons, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof";
+   BENCH_LOG_LEVEL: the daemons' LOG_LEVEL, default info)
   --latency MIN-MAX       per-call latency of the emulator in ms (default 50-150)
   --only book,quota,fire  run only these runs
   --redis URL             (default redis://127.0.0.1:6379/0; every run uses its own key prefix, deleted after)`;
