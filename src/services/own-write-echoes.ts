@@ -33,11 +33,19 @@ export interface EchoCounts {
   writes: number;
   notifications: number;
   full: boolean;
+  /** A sync took the counts in the last two minutes: a notification that asked for this sync may have been read by it. */
+  takenBefore?: boolean;
 }
 
-/** Whether a sync with these counts would only read back our own writes. */
+/**
+ * Whether a sync with these counts would only read back our own writes: its notifications are no more than our
+ * writes; or it has none of its own because the sync before it took them (two echoes of a hand-over arriving
+ * further apart than the coalescing window each ask for a sync; the first takes both counts).
+ */
 export function onlyOwnEchoes(c: EchoCounts): boolean {
-  return !c.full && c.notifications > 0 && c.notifications <= c.writes;
+  if (c.full) return false;
+  if (c.notifications > 0) return c.notifications <= c.writes;
+  return c.takenBefore === true;
 }
 
 /**

@@ -20,11 +20,16 @@ export interface ChannelRecord {
 /** How long the echo counts of one calendar live without a sync taking them. */
 const ECHO_TTL_MS = 120_000;
 
-/** KEYS[1] the owner's echo counts · Returns [writes, notifications, full] and deletes them. */
+/**
+ * KEYS[1] the owner's echo counts · ARGV[1] ttl ms · Returns [writes, notifications, full, taken] and clears them,
+ * leaving the mark `taken` (for ttl): a later sync whose notification these counts held knows it was read.
+ */
 const TAKE_ECHOES = `
-local v = redis.call('HMGET', KEYS[1], 'writes', 'notifications', 'full')
+local v = redis.call('HMGET', KEYS[1], 'writes', 'notifications', 'full', 'taken')
 redis.call('DEL', KEYS[1])
-return {tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0}
+redis.call('HSET', KEYS[1], 'taken', 1)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+return {tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0, tonumber(v[4]) or 0}
 `;
 
 /**
@@ -64,7 +69,8 @@ export function parseChannelRecord(raw: string): ChannelRecord {
  *   {mw}:owner:<email>:sync-token     the calendar's incremental-sync token
  *   {mw}:owner:<email>:synced-at      epoch ms of the last sync
  *   {mw}:owner:<email>:echoes         our writes and the notifications since the last sync (own-write-echoes.ts;
- *                                     hash of writes, notifications, full; two minutes)
+ *                                     hash of writes, notifications, full, and `taken` once a sync took them; two
+ *                                     minutes)
  *
  * It survives restarts: a restarted daemon keeps verifying and renewing the channels it opened.
  */
@@ -145,8 +151,8 @@ export class WatchStore implements WatchRepository, EchoLedger {
   }
 
   async take(owner: string): Promise<EchoCounts> {
-    const [writes, notifications, full] = (await this.redis.eval(TAKE_ECHOES, 1, this.key('owner', owner, 'echoes'))) as number[];
-    return { writes, notifications, full: full > 0 };
+    const [writes, notifications, full, taken] = (await this.redis.eval(TAKE_ECHOES, 1, this.key('owner', owner, 'echoes'), ECHO_TTL_MS)) as number[];
+    return { writes, notifications, full: full > 0, takenBefore: taken > 0 };
   }
 
   private async bumpEchoes(owner: string, field: string): Promise<void> {
