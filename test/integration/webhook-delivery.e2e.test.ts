@@ -115,10 +115,11 @@ describe('resolution webhook delivery: signed, retried within the budget, stoppe
 
     // The window was claimed with the others starting then (the fire loop): its retry waits in a delivery job. Both
     // of delivery 1's jobs go (the window's own job only comes back after the start to find it claimed).
+    // (The job is added once the 503 is recorded, a moment after the receiver answered: looked up until it is there.)
     const fires = t.env.probe.queues.fires;
-    const retry = await fires.getJob(`deliver-${firing.id}-1`);
-    await waitFor(async () => (await retry?.getState()) === 'delayed', { what: 'job waiting for its retry' });
-    await retry?.remove();
+    const retryId = `deliver-${firing.id}-1`;
+    await waitFor(async () => (await (await fires.getJob(retryId))?.getState()) === 'delayed', { what: 'job waiting for its retry' });
+    await (await fires.getJob(retryId))?.remove();
     await (await fires.getJob(`fire-${firing.id}-0-${Date.parse(START)}`))?.remove();
     // A remediation that started moments ago may still be getting its job: the sweep waits 30 s before judging.
     expect(await t.env.app.services.fires.recoverStranded()).toBe(0);
