@@ -282,7 +282,7 @@ export class App {
         delivery: { retryBudgetSeconds: config.webhook.retryBudgetSeconds },
       });
       const previewService = new PreviewService(deps);
-      const workers = new Workers(workerConnection, config.redis.keyPrefix, services, logger);
+      const workers = new Workers(workerConnection, config.redis.keyPrefix, services, logger, scheduler);
       closers.push(['workers', () => workers.close()]);
 
       const http = await buildHttpServer({

@@ -13,6 +13,7 @@ import type { FireRequest } from '../services/fire-service';
 import type { DeliveryRef, EventWithdrawal } from '../services/ports';
 import { CAPPED_EXPONENTIAL, QUEUE } from './queue-names';
 import { lookAheadMs } from '../services/fire-service';
+import { TIMER_HORIZON_MS, WindowTimers, type WindowTimer } from './window-timers';
 
 /** Booking wake-ups arriving within this window are merged into one job, so one freeBusy serves many owners. */
 export const BOOKING_COALESCE_MS = 150;
@@ -52,6 +53,8 @@ export class BullmqScheduler implements JobScheduler {
   readonly calendarWatch: Queue;
   readonly lifecycle: Queue;
   readonly fleetSync: Queue;
+  /** Far-off fire and window.upcoming jobs wait here until TIMER_HORIZON_MS before they are due. */
+  readonly timers: WindowTimers;
 
   constructor(
     /** An ioredis client the queues share (BullMQ takes it as their connection). */
@@ -69,6 +72,7 @@ export class BullmqScheduler implements JobScheduler {
     this.calendarWatch = new Queue(QUEUE.calendarWatch, { connection, prefix });
     this.lifecycle = new Queue(QUEUE.lifecycle, { connection, prefix });
     this.fleetSync = new Queue(QUEUE.fleetSync, { connection, prefix });
+    this.timers = new WindowTimers(connection, prefix);
     // A queue without an 'error' listener would crash the process when Redis goes away; callers see failed adds.
     for (const q of this.allQueues) {
       q.on('error', (err) => logger?.warn({ queue: q.name, err: err.message }, 'queue connection error'));
@@ -129,14 +133,35 @@ export class BullmqScheduler implements JobScheduler {
     const startMs = Date.parse(r.start);
     // In a burst, the windows booked later look earlier.
     const rank = this.rankAt ? await this.rankAt(startMs) : 0;
-    const req: FireRequest = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start, lookAheadMs: lookAheadMs(rank) };
-    await this.fires.add('fire', req, {
-      ...KEEP,
-      jobId: fireJobId(r),
-      // A little early: the job takes its last look at the event, then the window waits for the start.
-      delay: Math.max(0, startMs - (req.lookAheadMs as number) - this.clock.now()),
-      ...DELIVERY_JOB,
-    });
+    const timer: WindowTimer = { kind: 'fire', remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start, dueMs: startMs - lookAheadMs(rank) };
+    if (timer.dueMs - this.clock.now() > TIMER_HORIZON_MS) await this.timers.add([timer]);
+    else await this.addFireJobs([timer]);
+  }
+
+  /** Fire jobs that run their last look at `dueMs` (a little before the start; then the window waits for it). */
+  private async addFireJobs(timers: Extract<WindowTimer, { kind: 'fire' }>[]): Promise<void> {
+    if (timers.length === 0) return;
+    const now = this.clock.now();
+    await this.fires.addBulk(
+      timers.map((t) => {
+        const req: FireRequest = { remediationId: t.remediationId, bookingNumber: t.bookingNumber, start: t.start, lookAheadMs: Date.parse(t.start) - t.dueMs };
+        return { name: 'fire', data: req, opts: { ...KEEP, jobId: fireJobId(t), delay: Math.max(0, t.dueMs - now), ...DELIVERY_JOB } };
+      }),
+    );
+  }
+
+  /**
+   * Adds the jobs of up to `limit` window timers coming due (see WindowTimers); returns how many were taken. Each
+   * daemon's WindowTimerLoop calls it every second.
+   */
+  async promoteDueTimers(limit: number): Promise<number> {
+    const taken = await this.timers.take(this.clock.now(), limit);
+    if (taken.length === 0) return 0;
+    const fires = taken.map((t) => t.timer).filter((t): t is Extract<WindowTimer, { kind: 'fire' }> => t.kind === 'fire');
+    await this.addFireJobs(fires);
+    for (const { timer } of taken) if (timer.kind === 'upcoming') await this.addUpcomingJob(timer);
+    await this.timers.done(taken.map((t) => t.ref));
+    return taken.length;
   }
 
   /** A redelivery: one job per delivery number (a repeated request cannot enqueue it twice). */
@@ -193,15 +218,21 @@ export class BullmqScheduler implements JobScheduler {
 
   async scheduleUpcoming(r: Remediation, minutesBefore: number): Promise<void> {
     if (!r.start || minutesBefore <= 0) return;
-    const req: WindowNotice = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start, minutesBefore };
     const startMs = Date.parse(r.start);
-    const jobId = upcomingJobId(r);
+    const timer: WindowTimer = { kind: 'upcoming', remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start, minutesBefore, dueMs: startMs - minutesBefore * 60_000 };
+    if (timer.dueMs - this.clock.now() > TIMER_HORIZON_MS) await this.timers.add([timer]);
+    else await this.addUpcomingJob(timer);
+  }
+
+  private async addUpcomingJob(t: Extract<WindowTimer, { kind: 'upcoming' }>): Promise<void> {
+    const req: WindowNotice = { remediationId: t.remediationId, bookingNumber: t.bookingNumber, start: t.start, minutesBefore: t.minutesBefore };
+    const jobId = upcomingJobId(t);
     // A window moved away and back to this start: its old notice job has ended and would swallow the new one.
     const previous = await this.lifecycle.getJob(jobId);
     if (previous && ((await previous.isCompleted()) || (await previous.isFailed()))) await previous.remove();
     await this.lifecycle.add('upcoming', req, {
       jobId,
-      delay: Math.max(0, startMs - minutesBefore * 60_000 - this.clock.now()),
+      delay: Math.max(0, t.dueMs - this.clock.now()),
       removeOnComplete: { age: 7 * 24 * 3600 },
       removeOnFail: { age: 7 * 24 * 3600 },
       attempts: 10,
@@ -212,7 +243,7 @@ export class BullmqScheduler implements JobScheduler {
   async ensureWindowJobs(rs: Remediation[], notifyBeforeMinutes: number): Promise<number> {
     const windows = rs.filter((r) => r.start);
     if (windows.length === 0) return 0;
-    // One round trip for the whole page: which job hashes exist (any state: as an add with that id would see it).
+    // One round trip for the whole page: which job hashes exist (any state: as an add with that id would see it)…
     const p = this.connection.pipeline();
     for (const r of windows) {
       p.exists(this.fires.toKey(fireJobId(r)));
@@ -222,14 +253,24 @@ export class BullmqScheduler implements JobScheduler {
       if (err) throw err;
       return n === 1;
     });
+    // … and one for which wait as timers (a timer's due time is not part of what identifies it).
+    const timers: WindowTimer[] = windows.flatMap((r) => {
+      const base = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start as string, dueMs: 0 };
+      return [{ kind: 'fire' as const, ...base }, ...(notifyBeforeMinutes > 0 ? [{ kind: 'upcoming' as const, ...base, minutesBefore: notifyBeforeMinutes }] : [])];
+    });
+    const waiting = await this.timers.waiting(timers);
     let added = 0;
     let k = 0;
     for (const r of windows) {
-      if (!answers[k++]) {
+      if (!answers[k] && !waiting[k]) {
         await this.scheduleFire(r);
         added++;
       }
-      if (notifyBeforeMinutes > 0 && !answers[k++]) await this.scheduleUpcoming(r, notifyBeforeMinutes);
+      k++;
+      if (notifyBeforeMinutes > 0) {
+        if (!answers[k] && !waiting[k]) await this.scheduleUpcoming(r, notifyBeforeMinutes);
+        k++;
+      }
     }
     return added;
   }
@@ -310,13 +351,20 @@ async function coalesced(
 }
 
 /** One fire job per remediation, booking and start: a moved window gets a new one, a repeated add is nothing. */
-function fireJobId(r: Pick<Remediation, 'id' | 'bookingNumber' | 'start'>): string {
-  return `fire-${r.id}-${r.bookingNumber}-${Date.parse(r.start ?? '')}`;
+function fireJobId(w: WindowRef): string {
+  return `fire-${windowKey(w)}`;
 }
 
 /** One window.upcoming job per remediation, booking and start. */
-function upcomingJobId(r: Pick<Remediation, 'id' | 'bookingNumber' | 'start'>): string {
-  return `upcoming-${r.id}-${r.bookingNumber}-${Date.parse(r.start ?? '')}`;
+function upcomingJobId(w: WindowRef): string {
+  return `upcoming-${windowKey(w)}`;
+}
+
+/** A booked window: a remediation's booking at a start (a remediation, or a timer's fields). */
+type WindowRef = Pick<Remediation, 'id' | 'bookingNumber' | 'start'> | Pick<WindowTimer, 'remediationId' | 'bookingNumber' | 'start'>;
+
+function windowKey(w: WindowRef): string {
+  return `${'remediationId' in w ? w.remediationId : w.id}-${w.bookingNumber}-${Date.parse(w.start ?? '')}`;
 }
 
 /** One job per delivery number of a remediation (1 is the fire job's). */

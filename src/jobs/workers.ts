@@ -9,6 +9,7 @@ import type { EventWithdrawal } from '../services/ports';
 import type { WindowNotice } from '../services/window-notice-service';
 import { cappedExponentialDelay, QUEUE } from './queue-names';
 import { FireLoop } from './fire-loop';
+import { WindowTimerLoop } from './window-timer-loop';
 
 /** How often a worker checks for jobs whose worker died, and how long a job lock lasts without renewal. */
 const STALLED_CHECK_MS = 15_000;
@@ -32,12 +33,21 @@ export class Workers {
   private readonly workers: Worker[];
   /** Armed windows claimed together at their start (see FireLoop). */
   private readonly fireLoop: FireLoop;
+  /** Far-off window jobs added as they come due (see WindowTimers). */
+  private readonly timerLoop: WindowTimerLoop;
 
-  constructor(connection: ConnectionOptions, prefix: string, services: WorkerServices, private readonly logger: Logger) {
+  constructor(
+    connection: ConnectionOptions,
+    prefix: string,
+    services: WorkerServices,
+    private readonly logger: Logger,
+    timers: { promoteDueTimers(limit: number): Promise<number> },
+  ) {
     // A job whose daemon was killed is taken up again by another worker after at most ~2 × STALLED_CHECK_MS, and
     // may be recovered many times (BullMQ's default is once): a policy event must never be lost to two crashes.
     const common = { connection, prefix, autorun: false, maxStalledCount: MAX_STALLED, lockDuration: LOCK_MS, stalledInterval: STALLED_CHECK_MS };
     this.fireLoop = new FireLoop(services.fires, logger);
+    this.timerLoop = new WindowTimerLoop(timers, logger);
     this.workers = [
       new Worker(QUEUE.policyEvents, (job) => this.policyEvent(services, job), {
         ...common,
@@ -76,6 +86,7 @@ export class Workers {
   start(): void {
     for (const w of this.workers) void w.run();
     this.fireLoop.start();
+    this.timerLoop.start();
   }
 
   get running(): boolean {
@@ -87,7 +98,7 @@ export class Workers {
    * jobs are handed back (stalled) and another worker, or this daemon's restart, takes them up.
    */
   async close(graceMs = 20_000): Promise<void> {
-    await this.fireLoop.stop();
+    await Promise.all([this.fireLoop.stop(), this.timerLoop.stop()]);
     let timer: NodeJS.Timeout | undefined;
     const graceful = Promise.all(this.workers.map((w) => w.close())).then(() => 'closed' as const);
     const late = new Promise<'late'>((r) => {

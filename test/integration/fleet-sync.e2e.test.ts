@@ -62,9 +62,14 @@ function resolutionsFor(env: TestEnv, hostId: number) {
   return env.webhook.requests.filter((r) => r.url === '/resolution' && (r.body as { host_id?: number })?.host_id === hostId);
 }
 
-/** The window's fire job (delayed: waiting for its start, or for its host to come online). */
+/**
+ * The window's fire job (delayed: waiting for its start, or for its host to come online). A window booked days
+ * ahead waits as a timer until shortly before its look: once the test's clock is there, the daemon's timer loop
+ * adds the job within a second.
+ */
 async function fireJob(env: TestEnv, remediationId: string, bookingNumber = 0) {
-  return env.probe.queues.fires.getJob(`fire-${remediationId}-${bookingNumber}-${Date.parse(START)}`);
+  const id = `fire-${remediationId}-${bookingNumber}-${Date.parse(START)}`;
+  return waitFor(() => env.probe.queues.fires.getJob(id), { what: `fire job ${id}` });
 }
 
 describe('Fleet as the source of truth: the sync (every FLEET_SYNC_INTERVAL_SECONDS) and the follow-up after a window', () => {

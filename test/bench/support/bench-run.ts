@@ -196,6 +196,8 @@ export class BenchRun {
     await Promise.all(this.daemons.map((d) => (opts.kill ? d.stop(0) : d.stop())));
     await this.emulator.close();
     await this.receiver.close();
+    // BENCH_KEEP_REDIS=1 leaves the run's keys for inspection (the prefix is printed at the start).
+    if (process.env.BENCH_KEEP_REDIS === '1') return 0;
     const redis = new Redis(this.opts.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
     try {
       return await deleteKeysUnder(redis, this.prefix);
