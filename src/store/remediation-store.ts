@@ -56,12 +56,35 @@ for _, key in ipairs(KEYS) do
 end
 return released`;
 
-/** KEYS[1] the host+policy's last applied event time; ARGV: this event's time (ms), TTL (s). 1 = apply it. */
+/**
+ * KEYS[1] the host's hash, KEYS[2] the older layout's key of this host+policy; ARGV: the field ("at:<policyId>"),
+ * this event's time (ms), now (ms), the time the record expires (ms). The field holds "<time>|<expires>".
+ * 1 = apply it (and recorded): no later event of this host and policy was applied (within the record's life).
+ */
 const MARK_LATEST = `
-local last = redis.call('get', KEYS[1])
-if last and tonumber(last) > tonumber(ARGV[1]) then return 0 end
-redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local v = redis.call('hget', KEYS[1], ARGV[1])
+local last, expires
+if v then
+  local bar = string.find(v, '|', 1, true)
+  last = tonumber(string.sub(v, 1, bar - 1))
+  expires = tonumber(string.sub(v, bar + 1))
+else
+  last = tonumber(redis.call('get', KEYS[2]) or '')
+  expires = tonumber(ARGV[3]) + 1
+end
+if last and expires > tonumber(ARGV[3]) and last > tonumber(ARGV[2]) then return 0 end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[4])
+redis.call('del', KEYS[2])
 return 1`;
+
+/** KEYS[1] the host's hash, KEYS[2] the older layout's id counter: continued from, then removed. Returns the next. */
+const NEXT_HOST_SEQ = `
+local old = redis.call('get', KEYS[2])
+if old then
+  if tonumber(old) > tonumber(redis.call('hget', KEYS[1], 'seq') or '0') then redis.call('hset', KEYS[1], 'seq', old) end
+  redis.call('del', KEYS[2])
+end
+return redis.call('hincrby', KEYS[1], 'seq', 1)`;
 
 /** TTL of a lock taken by withOwnerLocks (as RedisLock's): bounds the damage of a crashed holder. */
 const LOCK_TTL_MS = 30_000;
@@ -113,9 +136,12 @@ export interface FeedQuery {
  *
  *   {mw}:rem:<id>                 remediation JSON
  *   {mw}:rems                     zset of every remediation id, by creation time
- *   {mw}:host:<hostId>:open       id of the host's open remediation
- *   {mw}:host:<hostId>:rems       set of the host's remediation ids      {mw}:host:<hostId>:seq  id counter
- *   {mw}:owner:<email>:active     id of the owner's remediation being booked/booked/firing (one host at a time)
+ *   {mw}:host:<hostId>            hash of the host's small state: `open` (id of its open remediation), `seq` (id
+ *                                 counter), `at:<policyId>` (time of the last event applied for that policy)
+ *   {mw}:host:<hostId>:rems       set of the host's remediation ids
+ *   {mw}:owner:<email>            hash of the owner's small state: `active` (id of the remediation being
+ *                                 booked/booked/firing: one host at a time), `tz` ("<zone>|<cached until, ms>"), and
+ *                                 the watch store's fields (watch-store.ts)
  *   {mw}:owner:<email>:waiting    zset of queued remediation ids, scored by host id (lowest first)
  *   {mw}:owner:<email>:rems       set of the owner's remediation ids
  *   {mw}:booking:pending          zset of remediation ids waiting for a slot, by enqueue time
@@ -137,6 +163,11 @@ export interface FeedQuery {
  *   {mw}:tz:<email>               cached calendar time zone (TTL)
  *   {mw}:lock:<name>              short locks
  */
+/** A key of the layout before 2026-12 (one small key per pointer), removed when its value moves into a hash. */
+function legacyKey(store: RemediationStore, ...parts: Array<string | number>): string {
+  return store.key(...parts);
+}
+
 export class RemediationStore implements RemediationRepository {
   readonly lock: RedisLock;
 
@@ -217,7 +248,7 @@ export class RemediationStore implements RemediationRepository {
   }
 
   async nextId(hostId: number): Promise<string> {
-    const seq = await this.redis.incr(this.key('host', hostId, 'seq'));
+    const seq = await this.nextHostSeq(hostId);
     return `h${hostId}-${seq}`;
   }
 
@@ -386,10 +417,11 @@ export class RemediationStore implements RemediationRepository {
       if (unchecked) m.zadd(this.key('fired-unchecked'), Date.parse(r.end as string), r.id);
       else m.zrem(this.key('fired-unchecked'), r.id);
     }
-    if (changes.openForHost === true) m.set(this.key('host', r.host.id, 'open'), r.id);
-    if (changes.openForHost === false) m.del(this.key('host', r.host.id, 'open'));
-    if (owner && changes.activeForOwner === true) m.set(this.key('owner', owner, 'active'), r.id);
-    if (owner && changes.activeForOwner === false) m.del(this.key('owner', owner, 'active'));
+    // The pointers live in the host's and owner's hashes; a key of the older layout goes with any change.
+    if (changes.openForHost === true) m.hset(this.key('host', r.host.id), 'open', r.id).del(legacyKey(this, 'host', r.host.id, 'open'));
+    if (changes.openForHost === false) m.hdel(this.key('host', r.host.id), 'open').del(legacyKey(this, 'host', r.host.id, 'open'));
+    if (owner && changes.activeForOwner === true) m.hset(this.key('owner', owner), 'active', r.id).del(legacyKey(this, 'owner', owner, 'active'));
+    if (owner && changes.activeForOwner === false) m.hdel(this.key('owner', owner), 'active').del(legacyKey(this, 'owner', owner, 'active'));
     if (owner && changes.waiting === true) m.zadd(this.key('owner', owner, 'waiting'), r.host.id, r.id);
     if (owner && changes.waiting === false) m.zrem(this.key('owner', owner, 'waiting'), r.id);
     if (changes.pendingSince !== undefined) m.zadd(this.key('booking', 'pending'), 'NX', changes.pendingSince, r.id);
@@ -448,16 +480,30 @@ export class RemediationStore implements RemediationRepository {
   }
 
   async openForHost(hostId: number): Promise<Remediation | null> {
-    const id = await this.redis.get(this.key('host', hostId, 'open'));
+    const id = await this.openIdForHost(hostId);
     return id ? this.get(id) : null;
   }
 
   async openIdForHost(hostId: number): Promise<string | null> {
-    return this.redis.get(this.key('host', hostId, 'open'));
+    return this.hashField(['host', hostId], 'open', 'open');
   }
 
   async activeForOwner(email: string): Promise<string | null> {
-    return this.redis.get(this.key('owner', email, 'active'));
+    return this.hashField(['owner', email], 'active', 'active');
+  }
+
+  /**
+   * A field of a host's or owner's hash; a daemon before 2026-12 kept it in a key of its own
+   * (`{mw}:owner:<email>:active`, `{mw}:host:<id>:open`), read while the hash has none (the next change moves it).
+   */
+  private async hashField(at: Array<string | number>, field: string, legacySuffix: string): Promise<string | null> {
+    const [value, legacy] = await Promise.all([this.redis.hget(this.key(...at), field), this.redis.get(this.key(...at, legacySuffix))]);
+    return value ?? legacy;
+  }
+
+  /** The host's id counter (a daemon before 2026-12 kept it in `{mw}:host:<id>:seq`: it continues from there). */
+  private async nextHostSeq(hostId: number): Promise<number> {
+    return Number(await this.redis.eval(NEXT_HOST_SEQ, 2, this.key('host', hostId), this.key('host', hostId, 'seq')));
   }
 
   async removeWaiting(email: string, id: string): Promise<void> {
@@ -503,16 +549,20 @@ export class RemediationStore implements RemediationRepository {
    * in: true (and recorded) unless a later event for them was applied already.
    */
   async markLatestEvent(hostId: number, policyId: number, occurredAt: number, ttlSeconds: number): Promise<boolean> {
-    const key = this.key('host', hostId, 'policy', policyId, 'at');
-    return (await this.redis.eval(MARK_LATEST, 1, key, occurredAt, ttlSeconds)) === 1;
+    const keys = [this.key('host', hostId), this.key('host', hostId, 'policy', policyId, 'at')];
+    const now = Date.now();
+    return (await this.redis.eval(MARK_LATEST, 2, ...keys, `at:${policyId}`, occurredAt, now, now + ttlSeconds * 1000)) === 1;
   }
 
   async cachedTimeZone(email: string): Promise<string | null> {
-    return this.redis.get(this.key('tz', email));
+    const cached = await this.redis.hget(this.key('owner', email), 'tz');
+    const at = cached?.lastIndexOf('|') ?? -1;
+    if (!cached || at < 0) return null;
+    return Number(cached.slice(at + 1)) > Date.now() ? cached.slice(0, at) : null;
   }
 
   async cacheTimeZone(email: string, zone: string, ttlSeconds: number): Promise<void> {
-    await this.redis.set(this.key('tz', email), zone, 'EX', ttlSeconds);
+    await this.redis.hset(this.key('owner', email), 'tz', `${zone}|${Date.now() + ttlSeconds * 1000}`);
   }
 
   /**

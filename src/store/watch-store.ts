@@ -33,11 +33,12 @@ return {tonumber(v[1]) or 0, tonumber(v[2]) or 0, tonumber(v[3]) or 0, tonumber(
 `;
 
 /**
- * KEYS[1] the owner's echo counts · KEYS[2] the owner's channel pointer · ARGV[1] ttl ms.
- * A write is an echo to expect only while the calendar is watched: without a channel nothing is notified.
+ * KEYS[1] the owner's echo counts · KEYS[2] the owner's hash · KEYS[3] the older layout's channel pointer ·
+ * ARGV[1] ttl ms. A write is an echo to expect only while the calendar is watched: without a channel nothing is
+ * notified.
  */
 const OWN_WRITE = `
-if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[2], 'channel') == 0 and redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[1], 'writes', 1)
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
 return 1
@@ -64,10 +65,12 @@ export function parseChannelRecord(raw: string): ChannelRecord {
  * Calendar-watching state, under the same prefix as the remediations:
  *
  *   {mw}:channel:<channelId>          channel JSON (every channel we opened and have not stopped)
- *   {mw}:owner:<email>:channel        id of the owner's current channel (the newest)
  *   {mw}:channels                     zset of channel ids by expiration
- *   {mw}:owner:<email>:sync-token     the calendar's incremental-sync token
- *   {mw}:owner:<email>:synced-at      epoch ms of the last sync
+ *   {mw}:owner:<email>                the owner's hash (shared with the remediation store): `channel` (id of the
+ *                                     owner's current channel, the newest), `sync` (the calendar's incremental-sync
+ *                                     token), `synced` (epoch ms of the last sync). A daemon before 2026-12 kept
+ *                                     each in a key of its own (`…:channel`, `…:sync-token`, `…:synced-at`): read
+ *                                     while the hash has none, removed when the field is written.
  *   {mw}:owner:<email>:echoes         our writes and the notifications since the last sync (own-write-echoes.ts;
  *                                     hash of writes, notifications, full, and `taken` once a sync took them; two
  *                                     minutes)
@@ -89,7 +92,8 @@ export class WatchStore implements WatchRepository, EchoLedger {
       .multi()
       .set(this.key('channel', c.channelId), JSON.stringify(c))
       .zadd(this.key('channels'), c.expiration, c.channelId)
-      .set(this.key('owner', c.owner, 'channel'), c.channelId)
+      .hset(this.key('owner', c.owner), 'channel', c.channelId)
+      .del(this.key('owner', c.owner, 'channel'))
       .exec();
   }
 
@@ -99,15 +103,15 @@ export class WatchStore implements WatchRepository, EchoLedger {
   }
 
   async currentChannel(owner: string): Promise<ChannelRecord | null> {
-    const id = await this.redis.get(this.key('owner', owner, 'channel'));
+    const id = await this.ownerField(owner, 'channel', 'channel');
     return id ? this.channel(id) : null;
   }
 
   /** Forgets a channel (after channels.stop, or once expired); the owner's pointer only if it still names it. */
   async removeChannel(c: ChannelRecord): Promise<void> {
     await this.redis.multi().del(this.key('channel', c.channelId)).zrem(this.key('channels'), c.channelId).exec();
-    const current = await this.redis.get(this.key('owner', c.owner, 'channel'));
-    if (current === c.channelId) await this.redis.del(this.key('owner', c.owner, 'channel'));
+    const current = await this.ownerField(c.owner, 'channel', 'channel');
+    if (current === c.channelId) await this.redis.multi().hdel(this.key('owner', c.owner), 'channel').del(this.key('owner', c.owner, 'channel')).exec();
   }
 
   async allChannels(): Promise<ChannelRecord[]> {
@@ -118,24 +122,32 @@ export class WatchStore implements WatchRepository, EchoLedger {
   }
 
   async syncToken(owner: string): Promise<string | null> {
-    return this.redis.get(this.key('owner', owner, 'sync-token'));
+    return this.ownerField(owner, 'sync', 'sync-token');
   }
 
   async setSyncToken(owner: string, token: string | null): Promise<void> {
-    if (token) await this.redis.set(this.key('owner', owner, 'sync-token'), token);
-    else await this.redis.del(this.key('owner', owner, 'sync-token'));
+    const m = this.redis.multi();
+    if (token) m.hset(this.key('owner', owner), 'sync', token);
+    else m.hdel(this.key('owner', owner), 'sync');
+    await m.del(this.key('owner', owner, 'sync-token')).exec();
   }
 
   async lastSync(owner: string): Promise<number> {
-    return Number((await this.redis.get(this.key('owner', owner, 'synced-at'))) ?? 0);
+    return Number((await this.ownerField(owner, 'synced', 'synced-at')) ?? 0);
   }
 
   async markSynced(owner: string, at: number): Promise<void> {
-    await this.redis.set(this.key('owner', owner, 'synced-at'), String(at));
+    await this.redis.multi().hset(this.key('owner', owner), 'synced', String(at)).del(this.key('owner', owner, 'synced-at')).exec();
+  }
+
+  /** A field of the owner's hash, or (not moved yet) the older layout's key `{mw}:owner:<email>:<legacySuffix>`. */
+  private async ownerField(owner: string, field: string, legacySuffix: string): Promise<string | null> {
+    const [value, legacy] = await Promise.all([this.redis.hget(this.key('owner', owner), field), this.redis.get(this.key('owner', owner, legacySuffix))]);
+    return value ?? legacy;
   }
 
   async ownWrite(owner: string): Promise<void> {
-    await this.redis.eval(OWN_WRITE, 2, this.key('owner', owner, 'echoes'), this.key('owner', owner, 'channel'), ECHO_TTL_MS);
+    await this.redis.eval(OWN_WRITE, 3, this.key('owner', owner, 'echoes'), this.key('owner', owner), this.key('owner', owner, 'channel'), ECHO_TTL_MS);
   }
 
   async ownWriteFailed(owner: string): Promise<void> {

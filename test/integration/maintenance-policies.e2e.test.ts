@@ -146,7 +146,7 @@ describe('maintenance policies (daemon + Redis + Calendar emulator, MAINTENANCE_
   /** Booked and watched: the owner's calendar has our channel and we hold a sync token. */
   const watched = async (owner: string) => {
     await waitFor(() => t.env.emulator.channels().some((c) => c.owner === owner), { what: `channel for ${owner}` });
-    await waitFor(async () => (await t.env.probe.redis.get(`${t.env.prefix}:owner:${owner}:sync-token`)) !== null, { what: 'sync token' });
+    await waitFor(async () => (await t.env.probe.redis.hget(`${t.env.prefix}:owner:${owner}`, 'sync')) !== null, { what: 'sync token' });
   };
   const eventOf = (owner: string, id: string | null) => t.env.emulator.events(owner).find((e) => e.id === id);
 

@@ -32,12 +32,13 @@ async function writeLegacyChannel(c: { channelId: string; resourceId: string; ow
 }
 
 describe('WatchStore', () => {
-  it('saves and reads a channel under the same keys as before, the resource as `resource`', async () => {
+  it('saves and reads a channel (its record under the same keys as before, the resource as `resource`; the owner’s pointer in their hash)', async () => {
     const store = new WatchStore(redis, prefix);
     const record: ChannelRecord = { channelId: 'mw-new', resource: 'res-new', owner: OWNER, token: 'secret', expiration: 1_900_000_000_000 };
     await store.saveChannel(record);
     expect(JSON.parse((await redis.get(`${prefix}:channel:mw-new`)) ?? 'null')).toEqual(record);
-    expect(await redis.get(`${prefix}:owner:${OWNER}:channel`)).toBe('mw-new');
+    expect(await redis.hget(`${prefix}:owner:${OWNER}`, 'channel')).toBe('mw-new');
+    expect(await redis.exists(`${prefix}:owner:${OWNER}:channel`)).toBe(0);
     expect(await redis.zscore(`${prefix}:channels`, 'mw-new')).toBe(String(record.expiration));
     expect(await store.channel('mw-new')).toEqual(record);
   });
@@ -53,6 +54,33 @@ describe('WatchStore', () => {
     await store.removeChannel(expected);
     expect(await store.allChannels()).toEqual([]);
     expect(await store.currentChannel(OWNER)).toBeNull();
+  });
+
+  it('the sync state an older daemon kept in keys of its own is read, and moves into the owner’s hash when written', async () => {
+    await redis.multi().set(`${prefix}:owner:${OWNER}:sync-token`, 'old-token').set(`${prefix}:owner:${OWNER}:synced-at`, '1700000000000').exec();
+    const store = new WatchStore(redis, prefix);
+    expect(await store.syncToken(OWNER)).toBe('old-token');
+    expect(await store.lastSync(OWNER)).toBe(1_700_000_000_000);
+    await store.setSyncToken(OWNER, 'new-token');
+    await store.markSynced(OWNER, 1_800_000_000_000);
+    expect(await redis.hgetall(`${prefix}:owner:${OWNER}`)).toEqual({ sync: 'new-token', synced: '1800000000000' });
+    expect(await redis.exists(`${prefix}:owner:${OWNER}:sync-token`, `${prefix}:owner:${OWNER}:synced-at`)).toBe(0);
+    expect(await store.syncToken(OWNER)).toBe('new-token');
+    await store.setSyncToken(OWNER, null);
+    expect(await store.syncToken(OWNER)).toBeNull();
+  });
+
+  it('an own write is counted while the owner has a channel, in either layout', async () => {
+    const store = new WatchStore(redis, prefix);
+    const echoes = `${prefix}:owner:${OWNER}:echoes`;
+    await store.ownWrite(OWNER);
+    expect(await redis.hget(echoes, 'writes')).toBeNull();
+    await writeLegacyChannel({ channelId: 'mw-old', resourceId: 'res-old', owner: OWNER, token: 't', expiration: 1_900_000_000_000 });
+    await store.ownWrite(OWNER);
+    expect(await redis.hget(echoes, 'writes')).toBe('1');
+    await store.saveChannel({ channelId: 'mw-new', resource: 'r', owner: OWNER, token: 't', expiration: 1_900_000_000_000 });
+    await store.ownWrite(OWNER);
+    expect(await redis.hget(echoes, 'writes')).toBe('2');
   });
 
   it('an upgraded daemon verifies notifications against an old channel and replaces it before it expires', async () => {

@@ -14,7 +14,7 @@ async function bookFor(t: DaemonHandle, owner: string, hostId: number) {
   const r = await bookHost(t, hostId, owner);
   // Watched: the owner's calendar has our channel and we hold a sync token.
   await waitFor(() => env.emulator.channels().some((c) => c.owner === owner), { what: `channel for ${owner}` });
-  await waitFor(async () => (await env.probe.redis.get(`${env.prefix}:owner:${owner}:sync-token`)) !== null, { what: 'sync token' });
+  await waitFor(async () => (await env.probe.redis.hget(`${env.prefix}:owner:${owner}`, 'sync')) !== null, { what: 'sync token' });
   return r;
 }
 

@@ -1,0 +1,97 @@
+/**
+ * The Redis store keeps a host's and an owner's small state in one hash each (`{mw}:host:<id>`,
+ * `{mw}:owner:<email>`). A daemon before 2026-12 kept every pointer in a key of its own: an upgraded daemon reads
+ * those while the hash has none, and moves each when it next writes it — the one-host-per-owner rule and the event
+ * order survive the upgrade.
+ */
+import { Redis } from 'ioredis';
+import type { Remediation } from '../../src/domain/remediation';
+import { RemediationStore } from '../../src/store/remediation-store';
+import { deletePrefix, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
+
+const OWNER = 'dana@acme.com';
+const T0 = Date.parse('2026-11-23T10:00:00Z');
+
+function booked(id: string, hostId: number): Remediation {
+  const at = new Date(T0).toISOString();
+  return {
+    id,
+    host: { id: hostId, displayName: `Laptop ${hostId}`, serialNumber: `SN${hostId}`, teamId: 1 },
+    email: OWNER,
+    policies: [{ id: 7, name: 'P' }],
+    status: 'booked',
+    bookingNumber: 0,
+    rebookCount: 0,
+    createdAt: at,
+    updatedAt: at,
+    start: '2026-11-24T09:00:00.000+00:00',
+    end: '2026-11-24T09:30:00.000+00:00',
+  };
+}
+
+describe('RemediationStore key layout (real Redis)', () => {
+  let redis: Redis;
+  let prefix: string;
+  let store: RemediationStore;
+  beforeAll(() => {
+    redis = new Redis(TEST_REDIS_URL);
+  });
+  afterAll(() => redis.disconnect());
+  beforeEach(() => {
+    prefix = uniquePrefix('layout');
+    store = new RemediationStore(redis, prefix);
+  });
+  afterEach(() => deletePrefix(prefix));
+
+  it('writes the pointers into the host’s and owner’s hashes', async () => {
+    const r = booked(await store.nextId(42), 42);
+    await store.commit([{ remediation: r, previousStatus: null, index: { openForHost: true, activeForOwner: true } }], T0);
+    expect(r.id).toBe('h42-1');
+    expect(await redis.hgetall(`${prefix}:host:42`)).toEqual({ seq: '1', open: 'h42-1' });
+    expect(await redis.hget(`${prefix}:owner:${OWNER}`, 'active')).toBe('h42-1');
+    expect(await store.openIdForHost(42)).toBe('h42-1');
+    expect(await store.activeForOwner(OWNER)).toBe('h42-1');
+    await store.commit([{ remediation: { ...r, status: 'resolved' }, previousStatus: 'booked', index: { openForHost: false, activeForOwner: false } }], T0);
+    expect(await store.openIdForHost(42)).toBeNull();
+    expect(await store.activeForOwner(OWNER)).toBeNull();
+  });
+
+  it('reads an older daemon’s pointers and id counter, and moves them at the next change', async () => {
+    await redis
+      .multi()
+      .set(`${prefix}:host:42:open`, 'h42-3')
+      .set(`${prefix}:host:42:seq`, '3')
+      .set(`${prefix}:owner:${OWNER}:active`, 'h42-3')
+      .exec();
+    expect(await store.openIdForHost(42)).toBe('h42-3');
+    expect(await store.activeForOwner(OWNER)).toBe('h42-3');
+    // The counter continues: no id is given twice.
+    expect(await store.nextId(42)).toBe('h42-4');
+    expect(await redis.exists(`${prefix}:host:42:seq`)).toBe(0);
+
+    const r = booked('h42-3', 42);
+    await store.commit([{ remediation: { ...r, status: 'resolved' }, previousStatus: 'booked', index: { openForHost: false, activeForOwner: false } }], T0);
+    expect(await store.openIdForHost(42)).toBeNull();
+    expect(await store.activeForOwner(OWNER)).toBeNull();
+    expect(await redis.exists(`${prefix}:host:42:open`, `${prefix}:owner:${OWNER}:active`)).toBe(0);
+  });
+
+  it('event order: an older daemon’s record of the last event still holds back an earlier one', async () => {
+    await redis.set(`${prefix}:host:42:policy:7:at`, String(T0 + 100), 'EX', 3600);
+    expect(await store.markLatestEvent(42, 7, T0 + 50, 3600)).toBe(false);
+    expect(await store.markLatestEvent(42, 7, T0 + 200, 3600)).toBe(true);
+    expect(await redis.exists(`${prefix}:host:42:policy:7:at`)).toBe(0);
+    expect(await store.markLatestEvent(42, 7, T0 + 150, 3600)).toBe(false);
+    // A record past its life no longer orders (as the key's TTL did).
+    expect(await store.markLatestEvent(42, 8, T0 + 100, 0)).toBe(true);
+    expect(await store.markLatestEvent(42, 8, T0 + 50, 3600)).toBe(true);
+  });
+
+  it('the time zone cache is a field of the owner’s hash that answers until it expires', async () => {
+    await store.cacheTimeZone(OWNER, 'America/New_York', 3600);
+    expect(await store.cachedTimeZone(OWNER)).toBe('America/New_York');
+    await store.cacheTimeZone(OWNER, 'Europe/Paris', 0);
+    expect(await store.cachedTimeZone(OWNER)).toBeNull();
+    expect(await redis.exists(`${prefix}:tz:${OWNER}`)).toBe(0);
+  });
+});
