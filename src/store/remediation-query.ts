@@ -50,6 +50,33 @@ export function toStoredEvent(r: Remediation, draft: EventDraft, occurredAt: num
   };
 }
 
+/**
+ * An event as its remediation's history holds it: a JSON array `[id, type, host_id, email, actor, data]` (about
+ * 100 bytes less than the event's JSON object). The remediation id is the history's; `occurred_at` is the time in
+ * the id (toStoredEvent), else (an id made otherwise) kept as a seventh element.
+ */
+export function encodeHistoryEntry(e: LifecycleEvent): string {
+  const entry: unknown[] = [e.id, e.type, e.host_id, e.email, e.actor, e.data];
+  if (occurredAtOfId(e.id) !== e.occurred_at) entry.push(e.occurred_at);
+  return JSON.stringify(entry);
+}
+
+/** An entry of `remediationId`'s history: the array form, or the event's JSON object (written before 2026-12). */
+export function decodeHistoryEntry(raw: string, remediationId: string): LifecycleEvent {
+  const parsed = JSON.parse(raw) as unknown;
+  if (!Array.isArray(parsed)) return parsed as LifecycleEvent;
+  const [id, type, host_id, email, actor, data, occurredAt] = parsed as [string, LifecycleEvent['type'], number, string | null, LifecycleEvent['actor'], Record<string, unknown>, string?];
+  return { id, type, occurred_at: occurredAt ?? occurredAtOfId(id) ?? '', remediation_id: remediationId, host_id, email, actor, data };
+}
+
+/** `evt_<ms in base 36><16 hex>` → the ms as ISO-8601 (null for another shape). */
+function occurredAtOfId(id: string): string | null {
+  const m = /^evt_([0-9a-z]+)[0-9a-f]{16}$/.exec(id);
+  if (!m) return null;
+  const ms = parseInt(m[1], 36);
+  return Number.isSafeInteger(ms) ? new Date(ms).toISOString() : null;
+}
+
 export function matchesList(r: Remediation, f: ListFilter): boolean {
   if (f.hostId !== undefined && r.host.id !== f.hostId) return false;
   if (f.email !== undefined && r.email !== f.email.toLowerCase()) return false;

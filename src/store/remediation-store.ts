@@ -6,7 +6,7 @@ import { isOpen, OPEN_STATUSES, type Remediation, type RemediationStatus } from 
 import type { RemediationRepository } from '../services/ports';
 import { randomUUID } from 'node:crypto';
 import { RedisLock } from './redis-lock';
-import { compareStreamIds, decodeListCursor, encodeListCursor, isAfter, matchesFeed, matchesList, newestFirst, toStoredEvent, type ListCursor } from './remediation-query';
+import { compareStreamIds, decodeHistoryEntry, decodeListCursor, encodeHistoryEntry, encodeListCursor, isAfter, matchesFeed, matchesList, newestFirst, toStoredEvent, type ListCursor } from './remediation-query';
 
 export { compareStreamIds, decodeListCursor, InvalidCursorError } from './remediation-query';
 
@@ -154,7 +154,8 @@ export interface FeedQuery {
  *   {mw}:open                     zset of open remediation ids, by creation time (what the Fleet sync re-checks)
  *   {mw}:fired-unchecked          zset of windows that fired and were not followed up in Fleet yet, by window end
  *                                 (kept only with FLEET_URL: REBOOK_AFTER_FIRE_MINUTES after the end, Fleet is asked)
- *   {mw}:rem:<id>:history         list of the remediation's events (JSON), oldest first
+ *   {mw}:rem:<id>:history         list of the remediation's events, oldest first (JSON arrays, see
+ *                                 encodeHistoryEntry; entries written before 2026-12 are the events' JSON objects)
  *   {mw}:status-counts            hash: remediations per status (for metrics)
  *   {mw}:events                   stream of every event, the global feed, trimmed to a length: each entry points at
  *                                 the event in its remediation's history (fields "r": id, "i": index), so every
@@ -273,7 +274,7 @@ export class RemediationStore implements RemediationRepository {
       for (const draft of w.events ?? []) {
         const event = toStoredEvent(w.remediation, draft, occurredAt);
         histories.push(this.key('rem', w.remediation.id, 'history'));
-        appended.push(JSON.stringify(event), w.remediation.id);
+        appended.push(encodeHistoryEntry(event), w.remediation.id);
         stored.push(event);
       }
     }
@@ -313,7 +314,7 @@ export class RemediationStore implements RemediationRepository {
   /** A remediation's events, oldest first. */
   async history(id: string): Promise<LifecycleEvent[]> {
     const raws = await this.redis.lrange(this.key('rem', id, 'history'), 0, -1);
-    return raws.map((raw) => JSON.parse(raw) as LifecycleEvent);
+    return raws.map((raw) => decodeHistoryEntry(raw, id));
   }
 
   /**
@@ -337,7 +338,7 @@ export class RemediationStore implements RemediationRepository {
         cursor = entries[k][0];
         // A reference whose history is gone (removed by hand) is passed over.
         const json = jsons[k];
-        const event = json ? (JSON.parse(json) as LifecycleEvent) : null;
+        const event = json ? decodeHistoryEntry(json.raw, json.remediationId) : null;
         if (event && matchesFeed(event, opts)) events.push(event);
         if (events.length >= opts.limit) break;
       }
@@ -347,21 +348,23 @@ export class RemediationStore implements RemediationRepository {
   }
 
   /** The events of feed entries: a reference ("r", "i") read from its remediation's history; older entries hold the JSON ("e"). */
-  private async feedEventJsons(entries: string[][]): Promise<Array<string | null>> {
+  private async feedEventJsons(entries: string[][]): Promise<Array<{ raw: string; remediationId: string } | null>> {
     const field = (fields: string[], name: string) => {
       for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
       return undefined;
     };
     const p = this.redis.pipeline();
     const pending: number[] = [];
-    const out: Array<string | null> = entries.map((fields, k) => {
+    const refs: string[] = [];
+    const out: Array<{ raw: string; remediationId: string } | null> = entries.map((fields, k) => {
       const inline = field(fields, 'e');
-      if (inline !== undefined) return inline;
+      if (inline !== undefined) return { raw: inline, remediationId: '' };
       const r = field(fields, 'r');
       const i = field(fields, 'i');
       if (r === undefined || i === undefined) return null;
       p.lindex(this.key('rem', r, 'history'), Number(i));
       pending.push(k);
+      refs.push(r);
       return null;
     });
     if (pending.length === 0) return out;
@@ -369,7 +372,7 @@ export class RemediationStore implements RemediationRepository {
     pending.forEach((k, j) => {
       const [err, value] = results[j] ?? [];
       if (err) throw err;
-      out[k] = (value as string | null) ?? null;
+      out[k] = value ? { raw: value as string, remediationId: refs[j] } : null;
     });
     return out;
   }

@@ -41,7 +41,9 @@ export class BenchRun {
   private occurred = Date.parse('2026-11-01T00:00:00Z');
 
   private constructor(readonly opts: BenchRunOptions) {
-    this.prefix = `{mwbench-${opts.label}-${randomBytes(3).toString('hex')}}`;
+    // As short as the daemon's default `{mw}` give or take six characters: every key name holds the prefix, and a
+    // long one (`{mwbench-booking-…}`, used before 2026-12-04) added ~20 bytes to each of a remediation's keys.
+    this.prefix = `{mw${randomBytes(3).toString('hex')}}`;
     this.offsetMs = opts.virtualNow - Date.now();
     this.emulator = new CalendarEmulator({ now: () => Date.now() + this.offsetMs, autoCreateUsers: true, defaultTimeZone: 'UTC', load: opts.load });
   }

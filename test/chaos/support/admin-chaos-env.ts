@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 import type { LifecycleEvent } from '../../../src/domain/lifecycle-event';
 import type { Remediation, RemediationView } from '../../../src/domain/remediation';
+import { decodeHistoryEntry } from '../../../src/store/remediation-query';
 import { CalendarEmulator, createServiceAccountKey } from '../../../src/sandbox/calendar-emulator';
 import { TEST_TOKENS } from '../../support/daemon-client';
 import { DaemonProcess } from '../../support/daemon-process';
@@ -186,9 +187,9 @@ export class AdminChaosEnv {
       if (failed) throw failed[0];
       const again = results[0][1] as string[];
       if (again.join() !== ids.join()) continue;
-      const remediations = ids.map((_, i) => ({
+      const remediations = ids.map((id, i) => ({
         r: JSON.parse(results[1 + 2 * i][1] as string) as Remediation,
-        history: (results[2 + 2 * i][1] as string[]).map((e) => JSON.parse(e) as LifecycleEvent),
+        history: (results[2 + 2 * i][1] as string[]).map((e) => decodeHistoryEntry(e, id)),
       }));
       const stream = results[results.length - 1][1] as Array<[string, string[]]>;
       // Each feed entry points at its event in a remediation's history (read in the same transaction).
