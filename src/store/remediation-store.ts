@@ -138,12 +138,14 @@ export interface FeedQuery {
  *   {mw}:rems                     zset of every remediation id, by creation time
  *   {mw}:host:<hostId>            hash of the host's small state: `open` (id of its open remediation), `seq` (id
  *                                 counter), `at:<policyId>` (time of the last event applied for that policy)
- *   {mw}:host:<hostId>:rems       set of the host's remediation ids
+ *   {mw}:host:<hostId>:rem-ids    zset of the host's remediation ids, by creation time (a small zset is stored
+ *                                 compactly; a set is not before Redis 7.2). A daemon before 2026-12 wrote a set,
+ *                                 `{mw}:host:<hostId>:rems`, still read with it.
  *   {mw}:owner:<email>            hash of the owner's small state: `active` (id of the remediation being
  *                                 booked/booked/firing: one host at a time), `tz` ("<zone>|<cached until, ms>"), and
  *                                 the watch store's fields (watch-store.ts)
  *   {mw}:owner:<email>:waiting    zset of queued remediation ids, scored by host id (lowest first)
- *   {mw}:owner:<email>:rems       set of the owner's remediation ids
+ *   {mw}:owner:<email>:rem-ids    zset of the owner's remediation ids, by creation time (`…:rems`, a set, before)
  *   {mw}:booking:pending          zset of remediation ids waiting for a slot, by enqueue time
  *   {mw}:booking:lease:<id>       a replica is booking it right now (PX lease)
  *   {mw}:booked                   zset of booked remediation ids, by window start (what the watcher watches)
@@ -404,9 +406,9 @@ export class RemediationStore implements RemediationRepository {
     m.set(this.key('rem', r.id), JSON.stringify(r));
     if (fresh) {
       m.zadd(this.key('rems'), Date.parse(r.createdAt), r.id);
-      m.sadd(this.key('host', r.host.id, 'rems'), r.id);
+      m.zadd(this.key('host', r.host.id, 'rem-ids'), Date.parse(r.createdAt), r.id);
     }
-    if (r.email && (fresh || formerOwner !== r.email)) m.sadd(this.key('owner', r.email, 'rems'), r.id);
+    if (r.email && (fresh || formerOwner !== r.email)) m.zadd(this.key('owner', r.email, 'rem-ids'), Date.parse(r.createdAt), r.id);
     if (r.status === 'booked' && r.start) m.zadd(this.key('booked'), Date.parse(r.start), r.id);
     else if (was('booked')) m.zrem(this.key('booked'), r.id);
     if (r.status === 'firing') {
@@ -578,11 +580,10 @@ export class RemediationStore implements RemediationRepository {
     const keep = (r: Remediation) => matchesList(r, filter) && (!after || isAfter(r, after));
     let page: Remediation[];
     if (filter.hostId !== undefined || filter.email !== undefined) {
-      const ids =
-        filter.hostId !== undefined
-          ? await this.redis.smembers(this.key('host', filter.hostId, 'rems'))
-          : await this.redis.smembers(this.key('owner', filter.email!.toLowerCase(), 'rems'));
-      page = (await this.getMany(ids)).filter(keep).sort(newestFirst).slice(0, limit + 1);
+      const at = filter.hostId !== undefined ? ['host', filter.hostId] : ['owner', filter.email!.toLowerCase()];
+      // A small sorted set per host and owner; a daemon before 2026-12 kept a set (`…:rems`), read with it.
+      const [ids, legacy] = await Promise.all([this.redis.zrange(this.key(...at, 'rem-ids'), '0', '-1'), this.redis.smembers(this.key(...at, 'rems'))]);
+      page = (await this.getMany([...new Set([...ids, ...legacy])])).filter(keep).sort(newestFirst).slice(0, limit + 1);
     } else {
       // Newest first from the cursor, a chunk at a time; a rare filter stops after `maxScan` entries and answers
       // what it found with a cursor past what it read, so no page costs a scan of every remediation.

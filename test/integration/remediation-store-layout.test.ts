@@ -76,6 +76,18 @@ describe('RemediationStore key layout (real Redis)', () => {
     expect(await redis.exists(`${prefix}:host:42:open`, `${prefix}:owner:${OWNER}:active`)).toBe(0);
   });
 
+  it('a host’s and an owner’s remediations: a small sorted set each, listed with an older daemon’s set', async () => {
+    const older = { ...booked('h42-1', 42), status: 'resolved' as const };
+    // Written the old way: the remediation, the set of the host's and the owner's ids.
+    await redis.multi().set(`${prefix}:rem:h42-1`, JSON.stringify(older)).sadd(`${prefix}:host:42:rems`, 'h42-1').sadd(`${prefix}:owner:${OWNER}:rems`, 'h42-1').exec();
+    const newer = { ...booked('h42-2', 42), createdAt: new Date(T0 + 1000).toISOString() };
+    await store.commit([{ remediation: newer, previousStatus: null }], T0);
+    expect(await redis.type(`${prefix}:host:42:rem-ids`)).toBe('zset');
+    expect(await redis.object('ENCODING', `${prefix}:host:42:rem-ids`)).toBe('listpack');
+    expect((await store.list({ hostId: 42 })).remediations.map((r) => r.id)).toEqual(['h42-2', 'h42-1']);
+    expect((await store.list({ email: OWNER })).remediations.map((r) => r.id)).toEqual(['h42-2', 'h42-1']);
+  });
+
   it('event order: an older daemon’s record of the last event still holds back an earlier one', async () => {
     await redis.set(`${prefix}:host:42:policy:7:at`, String(T0 + 100), 'EX', 3600);
     expect(await store.markLatestEvent(42, 7, T0 + 50, 3600)).toBe(false);
