@@ -31,8 +31,11 @@ describe('status page in a headless browser', () => {
     const failing = 'page-failing@acme.com';
     t.env.emulator.addUser(booked, { timeZone: 'UTC' });
     t.env.emulator.addUser(failing, { timeZone: 'UTC' });
+    // Busy all Tuesday morning: the window is at 12:00, still ahead when the clock moves to 08:59:57 below.
+    t.env.calendars.addBusy(booked, '2026-11-24T09:00:00Z', '2026-11-24T12:00:00Z', 'Workshop');
     await t.daemon.post('/v1/policy-events', policyEvent('policy_failing', { id: 9101, emails: [booked], display_name: 'Ada’s <MacBook>' }, { id: 7, name: 'Disk encryption' }));
     const window = await t.daemon.waitForStatus(9101, 'booked');
+    expect(window.start).toBe('2026-11-24T12:00:00.000+00:00');
 
     // A window that fires at once into a receiver that refuses it, with a one-second budget: delivery_failed.
     t.env.webhook.status = 500;
