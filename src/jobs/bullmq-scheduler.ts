@@ -323,10 +323,14 @@ export class BullmqScheduler implements JobScheduler {
     return [this.policyEvents, this.bookings, this.fires, this.calendarSync, this.calendarWatch, this.lifecycle, this.fleetSync];
   }
 
-  /** Jobs per queue and state, for metrics. */
+  /** Jobs per queue and state, for metrics (and the window timers, as `window-timers` / `delayed`). */
   async depths(): Promise<Record<string, Record<string, number>>> {
-    const counts = await Promise.all(this.allQueues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children')));
-    return Object.fromEntries(this.allQueues.map((q, i) => [q.name, counts[i]]));
+    const [counts, timers] = await Promise.all([
+      Promise.all(this.allQueues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'))),
+      this.timers.count(),
+    ]);
+    // The windows' fire and window.upcoming jobs still waiting as timers (see WindowTimers) show as one more queue.
+    return { ...Object.fromEntries(this.allQueues.map((q, i) => [q.name, counts[i]])), 'window-timers': { delayed: timers } };
   }
 
   async close(): Promise<void> {

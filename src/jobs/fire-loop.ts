@@ -1,5 +1,5 @@
 import type { Logger } from '../lib/logger';
-import { FIRE_BATCH } from '../services/fire-service';
+import { FIRE_BATCH } from '../services/fire-burst';
 
 /** How often each daemon looks for armed windows whose start has come: they fire at most about this late. */
 export const FIRE_LOOP_INTERVAL_MS = 50;
@@ -8,7 +8,7 @@ const PARALLEL_ROUNDS = 4;
 
 /**
  * The fire loop: every FIRE_LOOP_INTERVAL_MS, windows whose last look is done and whose start has come are claimed
- * in rounds of FIRE_BATCH (FireService.claimArmed); a round's webhooks are sent while the next round is claimed. Every daemon runs one; Redis hands each armed window to
+ * in rounds of FIRE_BATCH (FireBurst.claimArmed); a round's webhooks are sent while the next round is claimed. Every daemon runs one; Redis hands each armed window to
  * one of them. It only orchestrates: what a round does is the fire service's. A round that fails leaves its windows
  * to their jobs, which come back after the start (ARMED_FALLBACK_MS) and fire what is still booked.
  */

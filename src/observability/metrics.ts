@@ -67,7 +67,7 @@ export class Metrics implements Telemetry {
     });
     const queues = new Gauge({
       name: 'mw_queue_jobs',
-      help: 'BullMQ jobs by queue and state',
+      help: 'BullMQ jobs by queue and state (queue window-timers: windows whose jobs still wait as timers)',
       labelNames: ['queue', 'state'],
       registers,
       async collect() {

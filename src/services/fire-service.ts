@@ -8,6 +8,7 @@ import type { ServiceDeps } from './ports';
 import type { FleetSyncService } from './fleet-sync-service';
 import type { RescheduleService } from './reschedule-service';
 import type { TransitionRunner } from './transition-runner';
+import { FIRE_BATCH, FireBurst } from './fire-burst';
 
 /**
  * A fire job runs this long before the window's start: it takes its last look at the event (at most
@@ -27,15 +28,11 @@ export function lookAheadMs(rank: number): number {
   return Math.min(MAX_LOOK_AHEAD_MS, FIRE_LOOK_AHEAD_MS + Math.max(0, rank) * LOOK_SPREAD_MS);
 }
 
-/** Armed windows claimed together by one round of the fire loop. */
-export const FIRE_BATCH = 200;
 /**
  * An armed window's job comes back this long after the start: if no fire loop has claimed the window by then (no
  * daemon running it, Redis away), the job fires it itself.
  */
 const ARMED_FALLBACK_MS = 2000;
-/** A round's outcomes wait at most this long for the other rounds' sends before they are stored. */
-const RECORD_WAIT_MAX_MS = 5000;
 /** A firing remediation without a live delivery job this long after its start is stranded (see recoverStranded). */
 const STRANDED_AFTER_MS = 30_000;
 /** A job this much ahead of its window (a clock change) goes back to wait rather than hold a worker. */
@@ -87,6 +84,8 @@ export interface FireRequest {
  */
 export class FireService {
   private readonly delivery: DeliveryService;
+  /** The fire loop's rounds: armed windows claimed together at their start. */
+  private readonly burst: FireBurst;
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -97,6 +96,10 @@ export class FireService {
     private readonly fleet?: FleetSyncService,
   ) {
     this.delivery = new DeliveryService(deps, runner, settings);
+    this.burst = new FireBurst(deps, runner, this.delivery, {
+      startHappening: (cur, actor, opts, attempting) => this.startHappening(cur, actor, opts, attempting),
+      logStarted: (c, actor) => this.logStarted(c, actor),
+    });
   }
 
   /** The job at the window's start; a re-run (retry, stalled job after a crash) continues delivery 1. */
@@ -156,81 +159,9 @@ export class FireService {
     return round.taken;
   }
 
-  /**
-   * Takes up to `limit` armed windows whose start has come and claims them together (one lock round trip, one
-   * read, one transaction: booked → firing with delivery 1's first attempt counted), then starts sending their
-   * webhooks (WEBHOOK_CONCURRENCY at a time, in claim order) and answers: `sending` ends once every outcome is stored
-   * (the delivered ones together). A window that changed since its look (moved, rebooked, cancelled) is not
-   * claimed. An attempt that is not a 2xx goes on as any delivery does: its retry is a delivery job.
-   */
-  async claimArmed(limit = FIRE_BATCH): Promise<{ taken: number; sending: Promise<void> }> {
-    const { store, clock } = this.deps;
-    const due = await store.takeArmedWindows(clock.now(), limit);
-    if (due.length === 0) return { taken: 0, sending: Promise.resolve() };
-    const claimed = await this.startMany(due);
-    return { taken: due.length, sending: claimed.length > 0 ? this.deliverClaimed(claimed) : Promise.resolve() };
-  }
-
-  /** Webhooks of claimed rounds being sent right now, and who waits for none to be. */
-  private sendsInFlight = 0;
-  private readonly sendsDone: Array<() => void> = [];
-
-  /**
-   * Sends a round's webhooks, then stores their outcomes. In a burst the receiver's lateness is what counts: a
-   * round stores its outcomes once no round is sending (at most RECORD_WAIT_MAX_MS later), so the daemon's time
-   * goes to sending every window first. Until stored, a window stays `firing` with its attempt counted; a daemon
-   * killed meanwhile leaves it to the stranded-delivery sweep, which sends it again under the same webhook-id.
-   */
-  private async deliverClaimed(claimed: Remediation[]): Promise<void> {
-    const { scheduler, logger } = this.deps;
-    this.sendsInFlight += claimed.length;
-    const settled = await Promise.allSettled(
-      claimed.map(async (r) => {
-        try {
-          return { r, sent: await this.delivery.send(r) };
-        } finally {
-          if (--this.sendsInFlight === 0) this.sendsDone.splice(0).forEach((wake) => wake());
-        }
-      }),
-    );
-    if (this.sendsInFlight > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, RECORD_WAIT_MAX_MS);
-        this.sendsDone.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    const sent = settled.flatMap((s, i) => {
-      if (s.status === 'fulfilled') return [s.value];
-      // Its attempt stays counted with no answer: the stranded-delivery sweep delivers it again.
-      logger.error({ remediation: claimed[i].id, err: (s.reason as Error).message }, 'resolution webhook attempt ended without an answer');
-      return [];
-    });
-    const delivered = sent.filter((s) => s.sent.step.kind === 'delivered');
-    if (delivered.length > 0) await this.delivery.recordDelivered(delivered);
-    for (const { r, sent: attempt } of sent.filter((s) => s.sent.step.kind !== 'delivered')) {
-      const ref = { remediationId: r.id, deliveryNumber: 1 };
-      const outcome = await this.delivery.record(ref, r, attempt);
-      if (outcome.kind === 'retry') await scheduler.enqueueDelivery(ref, outcome.delayMs);
-    }
-  }
-
-  /** The armed windows still current, started together (booked → firing, attempt 1 counted); the started ones. */
-  private async startMany(windows: Array<{ remediationId: string; bookingNumber: number; start: string }>): Promise<Remediation[]> {
-    const { scheduler } = this.deps;
-    const applied = await this.runner.applyMany(
-      windows.map((w) => ({
-        id: w.remediationId,
-        happening: (cur: Remediation) =>
-          cur.status === 'booked' && cur.bookingNumber === w.bookingNumber && cur.start === w.start ? this.startHappening(cur, 'system', {}, true) : null,
-      })),
-    );
-    const started = applied.flatMap((a) => (a.kind === 'applied' ? [a.after] : []));
-    for (const c of started) this.logStarted(c, 'system');
-    if (started.length > 0) await scheduler.requestChannelMaintenance();
-    return started;
+  /** One round of the fire loop: see FireBurst.claimArmed. */
+  claimArmed(limit = FIRE_BATCH): Promise<{ taken: number; sending: Promise<void> }> {
+    return this.burst.claimArmed(limit);
   }
 
   /**

@@ -43,7 +43,6 @@ export interface RemediationRepository {
   feedPosition(cursor: string): Promise<'within' | 'trimmed' | 'ahead'>;
   list(filter: ListFilter): Promise<{ remediations: Remediation[]; next: string | null }>;
   bookedUntil(until: number): Promise<Remediation[]>;
-  allBooked(): Promise<Remediation[]>;
   /** Booked remediations `offset`…`offset + limit − 1`, earliest first (a pass over them all, page by page). */
   bookedPage(offset: number, limit: number): Promise<Remediation[]>;
   allFiring(): Promise<Remediation[]>;

@@ -479,11 +479,6 @@ export class RemediationStore implements RemediationRepository {
     return this.getMany(await this.redis.zrange(this.key('booked'), String(offset), String(offset + limit - 1)));
   }
 
-  /** Every booked remediation, earliest first. */
-  async allBooked(): Promise<Remediation[]> {
-    return this.getMany(await this.redis.zrange(this.key('booked'), '0', '-1'));
-  }
-
   async openForHost(hostId: number): Promise<Remediation | null> {
     const id = await this.openIdForHost(hostId);
     return id ? this.get(id) : null;

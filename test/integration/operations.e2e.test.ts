@@ -35,6 +35,7 @@ describe('operations: /metrics, /openapi.json and /docs, /admin/queues', () => {
     expect(value('mw_google_calls_total{method="events.insert",status="200"}')).toBe(1);
     expect(value('mw_redis_up')).toBe(1);
     expect(res.text).toMatch(/mw_queue_jobs\{queue="fires",state="delayed"\} \d+/);
+    expect(res.text).toMatch(/mw_queue_jobs\{queue="window-timers",state="delayed"\} \d+/);
     // Labels carry statuses, methods and outcomes only: no owner, host id or host name in any label value.
     const labelValues = [...res.text.matchAll(/\{([^}]*)\}/g)].flatMap(([, set]) => [...set.matchAll(/="([^"]*)"/g)].map(([, v]) => v));
     expect(labelValues.length).toBeGreaterThan(20);

@@ -87,7 +87,7 @@ describe.each(factories)('RemediationRepository contract: $name', ({ make }) => 
     const booked = { ...a, status: 'booked' as const, start: '2026-11-24T09:00:00.000Z', end: '2026-11-24T09:30:00.000Z' };
     await store.commit([{ remediation: booked, previousStatus: 'pending', index: { pending: false }, events: [{ type: 'window.booked', actor: 'system', data: { status: 'booked' } }] }], T0 + 5);
     expect(await store.countPendingBookings()).toBe(0);
-    expect((await store.allBooked()).map((r) => r.id)).toEqual(['h1-1']);
+    expect((await store.bookedPage(0, 10)).map((r) => r.id)).toEqual(['h1-1']);
     expect((await store.bookedUntil(Date.parse('2026-11-24T08:00:00Z'))).map((r) => r.id)).toEqual([]);
     expect((await store.history('h1-1')).map((e) => e.type)).toEqual(['remediation.created', 'window.booked']);
     expect(await store.statusCounts()).toEqual({ pending: 0, queued: 2, booked: 1 });
@@ -105,7 +105,7 @@ describe.each(factories)('RemediationRepository contract: $name', ({ make }) => 
     expect(await store.activeForOwner('dana@acme.com')).toBe('h2-1');
     expect(await store.firstWaiting('dana@acme.com')).toBe('h3-1');
     expect((await store.allFiring()).map((r) => r.id)).toEqual(['h1-1']);
-    expect(await store.allBooked()).toEqual([]);
+    expect(await store.bookedPage(0, 10)).toEqual([]);
 
     const feed = await store.readFeed({ limit: 100 });
     expect(feed.events.map((e) => `${e.remediation_id} ${e.type}`)).toEqual([

@@ -361,10 +361,6 @@ export class InMemoryRemediationStore implements RemediationRepository {
     return this.getMany(this.booked.members().slice(offset, offset + limit));
   }
 
-  async allBooked(): Promise<Remediation[]> {
-    return this.getMany(this.booked.members());
-  }
-
   async openIds(): Promise<string[]> {
     return this.open.members();
   }
