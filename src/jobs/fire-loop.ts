@@ -1,5 +1,6 @@
 import type { Logger } from '../lib/logger';
 import { FIRE_BATCH } from '../services/fire-burst';
+import { PeriodicLoop } from './periodic-loop';
 
 /** How often each daemon looks for armed windows whose start has come: they fire at most about this late. */
 export const FIRE_LOOP_INTERVAL_MS = 50;
@@ -8,49 +9,31 @@ const PARALLEL_ROUNDS = 4;
 
 /**
  * The fire loop: every FIRE_LOOP_INTERVAL_MS, windows whose last look is done and whose start has come are claimed
- * in rounds of FIRE_BATCH (FireBurst.claimArmed); a round's webhooks are sent while the next round is claimed. Every daemon runs one; Redis hands each armed window to
- * one of them. It only orchestrates: what a round does is the fire service's. A round that fails leaves its windows
+ * in rounds of FIRE_BATCH (FireBurst.claimArmed); a round's webhooks are sent while the next round is claimed.
+ * Every daemon runs one; Redis hands each armed window to one of them. It only orchestrates: what a round does is
+ * FireBurst's. A round that fails leaves its windows
  * to their jobs, which come back after the start (ARMED_FALLBACK_MS) and fire what is still booked.
  */
-export class FireLoop {
-  private timer: NodeJS.Timeout | undefined;
-  private current: Promise<void> | undefined;
+export class FireLoop extends PeriodicLoop {
   /** Rounds whose webhooks are still being sent or stored. */
   private readonly sending = new Set<Promise<void>>();
-  private stopped = true;
 
   constructor(
     private readonly fires: { claimArmed(limit?: number): Promise<{ taken: number; sending: Promise<void> }> },
     private readonly logger: Logger,
-    private readonly intervalMs = FIRE_LOOP_INTERVAL_MS,
-  ) {}
-
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.next(0);
+    intervalMs = FIRE_LOOP_INTERVAL_MS,
+  ) {
+    super(intervalMs);
   }
 
   /** Stops looking; the rounds under way finish (their webhooks sent and stored). */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.current;
+  override async stop(): Promise<void> {
+    await super.stop();
     await Promise.all([...this.sending]);
   }
 
-  private next(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.current = this.drain().finally(() => {
-        this.current = undefined;
-        this.next(this.intervalMs);
-      });
-    }, ms);
-  }
-
   /** One round; a full one means a burst is due: PARALLEL_ROUNDS chains of rounds take it until it is gone. */
-  private async drain(): Promise<void> {
+  protected async drain(): Promise<void> {
     if ((await this.round()) < FIRE_BATCH) return;
     await Promise.all(Array.from({ length: PARALLEL_ROUNDS }, () => this.chain()));
   }

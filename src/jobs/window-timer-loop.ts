@@ -1,4 +1,5 @@
 import type { Logger } from '../lib/logger';
+import { PeriodicLoop } from './periodic-loop';
 
 /** How often each daemon adds the jobs of window timers coming due (they are taken TIMER_HORIZON_MS early). */
 export const TIMER_LOOP_INTERVAL_MS = 1000;
@@ -10,41 +11,16 @@ const TIMER_BATCH = 500;
  * coming due (BullmqScheduler.promoteDueTimers), as many rounds as a burst needs. Every daemon runs one; Redis
  * hands each timer to one of them. It only orchestrates.
  */
-export class WindowTimerLoop {
-  private timer: NodeJS.Timeout | undefined;
-  private current: Promise<void> | undefined;
-  private stopped = true;
-
+export class WindowTimerLoop extends PeriodicLoop {
   constructor(
     private readonly scheduler: { promoteDueTimers(limit: number): Promise<number> },
     private readonly logger: Logger,
-    private readonly intervalMs = TIMER_LOOP_INTERVAL_MS,
-  ) {}
-
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.next(0);
+    intervalMs = TIMER_LOOP_INTERVAL_MS,
+  ) {
+    super(intervalMs);
   }
 
-  /** Stops; a round under way finishes (a timer it took and did not finish is taken again after its lease). */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.current;
-  }
-
-  private next(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.current = this.drain().finally(() => {
-        this.current = undefined;
-        this.next(this.intervalMs);
-      });
-    }, ms);
-  }
-
-  private async drain(): Promise<void> {
+  protected async drain(): Promise<void> {
     try {
       let promoted = 0;
       let round: number;
