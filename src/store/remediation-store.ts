@@ -6,6 +6,7 @@ import { isOpen, OPEN_STATUSES, type Remediation, type RemediationStatus } from 
 import type { RemediationRepository } from '../services/ports';
 import { randomUUID } from 'node:crypto';
 import { RedisLock } from './redis-lock';
+import { compactKeys, expandKeys } from './compact-keys';
 import { compareStreamIds, decodeHistoryEntry, decodeListCursor, encodeHistoryEntry, encodeListCursor, isAfter, matchesFeed, matchesList, newestFirst, toStoredEvent, type ListCursor } from './remediation-query';
 
 export { compareStreamIds, decodeListCursor, InvalidCursorError } from './remediation-query';
@@ -134,7 +135,8 @@ export interface FeedQuery {
  * Where remediations and their indexes live. Every key starts with one prefix holding a Redis Cluster hash tag
  * (default "{mw}") so multi-key transactions stay on one slot.
  *
- *   {mw}:rem:<id>                 remediation JSON
+ *   {mw}:rem:<id>                 remediation JSON, property names as short codes (compact-keys.ts; records
+ *                                 written before 2026-12 have the full names and read as they are)
  *   {mw}:rems                     zset of every remediation id, by creation time
  *   {mw}:host:<hostId>            hash of the host's small state: `open` (id of its open remediation), `seq` (id
  *                                 counter), `at:<policyId>` (time of the last event applied for that policy)
@@ -166,6 +168,15 @@ export interface FeedQuery {
  *   {mw}:tz:<email>               cached calendar time zone (TTL)
  *   {mw}:lock:<name>              short locks
  */
+/** A remediation as Redis keeps it: JSON with the recurring property names as codes (see compact-keys.ts). */
+export function encodeRemediation(r: Remediation): string {
+  return JSON.stringify(compactKeys(r));
+}
+
+export function decodeRemediation(raw: string): Remediation {
+  return expandKeys(JSON.parse(raw)) as Remediation;
+}
+
 /** A key of the layout before 2026-12 (one small key per pointer), removed when its value moves into a hash. */
 function legacyKey(store: RemediationStore, ...parts: Array<string | number>): string {
   return store.key(...parts);
@@ -241,13 +252,13 @@ export class RemediationStore implements RemediationRepository {
 
   async get(id: string): Promise<Remediation | null> {
     const raw = await this.redis.get(this.key('rem', id));
-    return raw ? (JSON.parse(raw) as Remediation) : null;
+    return raw ? decodeRemediation(raw) : null;
   }
 
   async getMany(ids: string[]): Promise<Remediation[]> {
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.key('rem', id)));
-    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Remediation);
+    return raws.filter((r): r is string => r !== null).map(decodeRemediation);
   }
 
   async nextId(hostId: number): Promise<string> {
@@ -403,7 +414,7 @@ export class RemediationStore implements RemediationRepository {
     const fresh = previous === undefined || previous === null;
     const was = (status: RemediationStatus) => previous === undefined || previous === status;
     const wasOpen = previous === undefined || (previous !== null && OPEN_STATUSES.has(previous));
-    m.set(this.key('rem', r.id), JSON.stringify(r));
+    m.set(this.key('rem', r.id), encodeRemediation(r));
     if (fresh) {
       m.zadd(this.key('rems'), Date.parse(r.createdAt), r.id);
       m.zadd(this.key('host', r.host.id, 'rem-ids'), Date.parse(r.createdAt), r.id);

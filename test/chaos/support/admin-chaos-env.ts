@@ -6,6 +6,7 @@ import { request } from 'undici';
 import type { LifecycleEvent } from '../../../src/domain/lifecycle-event';
 import type { Remediation, RemediationView } from '../../../src/domain/remediation';
 import { decodeHistoryEntry } from '../../../src/store/remediation-query';
+import { decodeRemediation } from '../../../src/store/remediation-store';
 import { CalendarEmulator, createServiceAccountKey } from '../../../src/sandbox/calendar-emulator';
 import { TEST_TOKENS } from '../../support/daemon-client';
 import { DaemonProcess } from '../../support/daemon-process';
@@ -188,7 +189,7 @@ export class AdminChaosEnv {
       const again = results[0][1] as string[];
       if (again.join() !== ids.join()) continue;
       const remediations = ids.map((id, i) => ({
-        r: JSON.parse(results[1 + 2 * i][1] as string) as Remediation,
+        r: decodeRemediation(results[1 + 2 * i][1] as string),
         history: (results[2 + 2 * i][1] as string[]).map((e) => decodeHistoryEntry(e, id)),
       }));
       const stream = results[results.length - 1][1] as Array<[string, string[]]>;
