@@ -10,6 +10,7 @@ import type { WindowNotice } from '../services/window-notice-service';
 import { cappedExponentialDelay, QUEUE } from './queue-names';
 import { FireLoop } from './fire-loop';
 import { WindowTimerLoop } from './window-timer-loop';
+import { RoundCoalescer } from './round-coalescer';
 
 /** How often a worker checks for jobs whose worker died, and how long a job lock lasts without renewal. */
 const STALLED_CHECK_MS = 15_000;
@@ -33,6 +34,8 @@ export class Workers {
   private readonly workers: Worker[];
   /** Armed windows claimed together at their start (see FireLoop). */
   private readonly fireLoop: FireLoop;
+  /** Which channel-maintenance requests a round has already answered. */
+  private readonly channelRounds = new RoundCoalescer();
   /** Far-off window jobs added as they come due (see WindowTimers). */
   private readonly timerLoop: WindowTimerLoop;
 
@@ -179,6 +182,9 @@ export class Workers {
   }
 
   private async watch(services: WorkerServices, job: Job): Promise<void> {
+    // A request already answered by a round that began after it was made ends here (see RoundCoalescer).
+    if (job.name === 'maintain-channels' && !this.channelRounds.needed(job.timestamp)) return;
+    this.channelRounds.started(Date.now());
     const round = await services.watch.maintainChannels();
     if (round.opened + round.renewed + round.stopped > 0) this.logger.info(round, 'push channels maintained');
     if (job.name !== 'watch-tick') return;
