@@ -139,11 +139,7 @@ export class CalendarWatchService {
     const { store, clock } = this.deps;
     const now = clock.now();
     const round: ChannelRound = { opened: 0, renewed: 0, stopped: 0 };
-    const needed = new Set(
-      this.settings.push
-        ? (await store.bookedUntil(now + this.settings.pushHorizonMs)).map((r) => r.email).filter((e): e is string => !!e)
-        : [],
-    );
+    const needed = this.settings.push ? await this.ownersBookedUntil(now + this.settings.pushHorizonMs) : new Set<string>();
     const renewBefore = Math.min(3600_000, (this.settings.channelTtlSeconds * 1000) / 4);
     const fresh = (c: ChannelRecord | null) => c !== null && !c.renewRequested && c.expiration - now > renewBefore;
     // Each owner under their own channel lock: CHANNEL_CALLS_IN_FLIGHT owners at a time (2,000 owners booked in a
@@ -172,6 +168,21 @@ export class CalendarWatchService {
       ),
     );
     return round;
+  }
+
+  /**
+   * The owners of windows starting by `until`, read a page of booked windows at a time (earliest first): the round
+   * keeps their emails, not 100,000 remediations at once. A window that moves while the pages are read may be
+   * missed by this round; the next one (every watch tick, and after each booking) sees it.
+   */
+  private async ownersBookedUntil(until: number): Promise<Set<string>> {
+    const owners = new Set<string>();
+    for (let offset = 0; ; offset += POLL_PAGE) {
+      const page = await this.deps.store.bookedPage(offset, POLL_PAGE);
+      for (const r of page) if (r.email && r.start && Date.parse(r.start) <= until) owners.add(r.email);
+      const last = page.at(-1);
+      if (page.length < POLL_PAGE || !last?.start || Date.parse(last.start) > until) return owners;
+    }
   }
 
   /** Opens or renews one owner's channel unless it is fresh (under the owner's channel lock). */

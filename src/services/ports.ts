@@ -42,7 +42,6 @@ export interface RemediationRepository {
   /** Where a cursor stands: within the feed, older than what is kept (trimmed), or past the newest event. */
   feedPosition(cursor: string): Promise<'within' | 'trimmed' | 'ahead'>;
   list(filter: ListFilter): Promise<{ remediations: Remediation[]; next: string | null }>;
-  bookedUntil(until: number): Promise<Remediation[]>;
   /** Booked remediations `offset`…`offset + limit − 1`, earliest first (a pass over them all, page by page). */
   bookedPage(offset: number, limit: number): Promise<Remediation[]>;
   allFiring(): Promise<Remediation[]>;

@@ -472,11 +472,6 @@ export class RemediationStore implements RemediationRepository {
     return this.getMany(await this.redis.zrangebyscore(this.key('fired-unchecked'), '-inf', endedBy, 'LIMIT', 0, limit));
   }
 
-  /** Booked remediations whose window starts up to `until` (epoch ms), earliest first. */
-  async bookedUntil(until: number): Promise<Remediation[]> {
-    return this.getMany(await this.redis.zrangebyscore(this.key('booked'), '-inf', until));
-  }
-
   /** Every remediation whose webhook is being delivered. */
   async allFiring(): Promise<Remediation[]> {
     return this.getMany(await this.redis.zrange(this.key('firing'), '0', '-1'));

@@ -278,3 +278,42 @@ describe('CalendarWatchService: what a first booking and a hand-over cost', () =
     expect(w.calendar.stopped.map((s) => s.id)).toEqual([channel.channelId]);
   });
 });
+
+describe('CalendarWatchService.maintainChannels: more booked windows than one page', () => {
+  it('opens a channel for every owner whose window is inside the push horizon, none beyond, reading a page at a time', async () => {
+    const w = fakeWorld({ now: TUESDAY_EARLY });
+    const inside = 1001;
+    const beyond = 2;
+    for (let i = 0; i < inside + beyond; i++) {
+      const email = `paged${i}@acme.com`;
+      w.calendar.addOwner(email, { timeZone: 'UTC' });
+      const day = i < inside ? '2026-11-24' : '2026-11-25';
+      const at = new Date(w.clock.now()).toISOString();
+      await w.store.commit(
+        [
+          {
+            remediation: {
+              id: `h${1000 + i}-1`,
+              host: { id: 1000 + i, displayName: `Laptop ${i}`, serialNumber: `SN${i}`, teamId: 1 },
+              email,
+              policies: [{ id: 7, name: 'Disk encryption' }],
+              status: 'booked',
+              bookingNumber: 0,
+              rebookCount: 0,
+              createdAt: at,
+              updatedAt: at,
+              start: `${day}T09:00:00.000+00:00`,
+              end: `${day}T09:30:00.000+00:00`,
+            },
+            previousStatus: null,
+          },
+        ],
+        w.clock.now(),
+      );
+    }
+    // 1,000 windows on the first page, the 1,001st and the two of Wednesday (beyond the six hours) on the second.
+    expect(await w.services.watch.maintainChannels()).toEqual({ opened: inside, renewed: 0, stopped: 0 });
+    expect(await w.watch.currentChannel(`paged${inside - 1}@acme.com`)).not.toBeNull();
+    expect(await w.watch.currentChannel(`paged${inside}@acme.com`)).toBeNull();
+  });
+});

@@ -353,10 +353,6 @@ export class InMemoryRemediationStore implements RemediationRepository {
     return { remediations, next: page.length > limit && last ? encodeListCursor(last) : null };
   }
 
-  async bookedUntil(until: number): Promise<Remediation[]> {
-    return this.getMany(this.booked.upTo(until));
-  }
-
   async bookedPage(offset: number, limit: number): Promise<Remediation[]> {
     return this.getMany(this.booked.members().slice(offset, offset + limit));
   }
