@@ -13,7 +13,7 @@ import type { FireRequest } from '../services/fire-service';
 import type { DeliveryRef, EventWithdrawal } from '../services/ports';
 import { CAPPED_EXPONENTIAL, QUEUE } from './queue-names';
 import { lookAheadMs } from '../services/fire-service';
-import { TIMER_HORIZON_MS, WindowTimers, type WindowTimer } from './window-timers';
+import { TIMER_HORIZON_MS, WindowTimers, type FireTimer, type UpcomingTimer, type WindowTimer } from './window-timers';
 
 /** Booking wake-ups arriving within this window are merged into one job, so one freeBusy serves many owners. */
 export const BOOKING_COALESCE_MS = 150;
@@ -143,7 +143,7 @@ export class BullmqScheduler implements JobScheduler {
   }
 
   /** Fire jobs that run their last look at `dueMs` (a little before the start; then the window waits for it). */
-  private async addFireJobs(timers: Extract<WindowTimer, { kind: 'fire' }>[]): Promise<void> {
+  private async addFireJobs(timers: FireTimer[]): Promise<void> {
     if (timers.length === 0) return;
     const now = this.clock.now();
     await this.fires.addBulk(
@@ -161,7 +161,7 @@ export class BullmqScheduler implements JobScheduler {
   async promoteDueTimers(limit: number): Promise<number> {
     const taken = await this.timers.take(this.clock.now(), limit);
     if (taken.length === 0) return 0;
-    const fires = taken.map((t) => t.timer).filter((t): t is Extract<WindowTimer, { kind: 'fire' }> => t.kind === 'fire');
+    const fires = taken.map((t) => t.timer).filter((t): t is FireTimer => t.kind === 'fire');
     await this.addFireJobs(fires);
     for (const { timer } of taken) if (timer.kind === 'upcoming') await this.addUpcomingJob(timer);
     await this.timers.done(taken.map((t) => t.ref));
@@ -228,7 +228,7 @@ export class BullmqScheduler implements JobScheduler {
     else await this.addUpcomingJob(timer);
   }
 
-  private async addUpcomingJob(t: Extract<WindowTimer, { kind: 'upcoming' }>): Promise<void> {
+  private async addUpcomingJob(t: UpcomingTimer): Promise<void> {
     const req: WindowNotice = { remediationId: t.remediationId, bookingNumber: t.bookingNumber, start: t.start, minutesBefore: t.minutesBefore };
     const jobId = upcomingJobId(t);
     // A window moved away and back to this start: its old notice job has ended and would swallow the new one.

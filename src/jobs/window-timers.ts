@@ -20,6 +20,9 @@ export type WindowTimer =
   /** The window.upcoming notice: `dueMs` is start − minutesBefore. */
   | { kind: 'upcoming'; remediationId: string; bookingNumber: number; start: string; minutesBefore: number; dueMs: number };
 
+export type FireTimer = Extract<WindowTimer, { kind: 'fire' }>;
+export type UpcomingTimer = Extract<WindowTimer, { kind: 'upcoming' }>;
+
 /** A taken timer: done() with it once its job exists. */
 export interface TakenTimer {
   timer: WindowTimer;

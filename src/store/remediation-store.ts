@@ -7,6 +7,7 @@ import type { RemediationRepository } from '../services/ports';
 import { randomUUID } from 'node:crypto';
 import { RedisLock } from './redis-lock';
 import { compactKeys, expandKeys } from './compact-keys';
+import { movedField } from './moved-field';
 import { compareStreamIds, decodeHistoryEntry, decodeListCursor, encodeHistoryEntry, encodeListCursor, isAfter, matchesFeed, matchesList, newestFirst, toStoredEvent, type ListCursor } from './remediation-query';
 
 export { compareStreamIds, decodeListCursor, InvalidCursorError } from './remediation-query';
@@ -175,11 +176,6 @@ export function encodeRemediation(r: Remediation): string {
 
 export function decodeRemediation(raw: string): Remediation {
   return expandKeys(JSON.parse(raw)) as Remediation;
-}
-
-/** A key of the layout before 2026-12 (one small key per pointer), removed when its value moves into a hash. */
-function legacyKey(store: RemediationStore, ...parts: Array<string | number>): string {
-  return store.key(...parts);
 }
 
 export class RemediationStore implements RemediationRepository {
@@ -433,11 +429,12 @@ export class RemediationStore implements RemediationRepository {
       if (unchecked) m.zadd(this.key('fired-unchecked'), Date.parse(r.end as string), r.id);
       else m.zrem(this.key('fired-unchecked'), r.id);
     }
-    // The pointers live in the host's and owner's hashes; a key of the older layout goes with any change.
-    if (changes.openForHost === true) m.hset(this.key('host', r.host.id), 'open', r.id).del(legacyKey(this, 'host', r.host.id, 'open'));
-    if (changes.openForHost === false) m.hdel(this.key('host', r.host.id), 'open').del(legacyKey(this, 'host', r.host.id, 'open'));
-    if (owner && changes.activeForOwner === true) m.hset(this.key('owner', owner), 'active', r.id).del(legacyKey(this, 'owner', owner, 'active'));
-    if (owner && changes.activeForOwner === false) m.hdel(this.key('owner', owner), 'active').del(legacyKey(this, 'owner', owner, 'active'));
+    // The pointers live in the host's and owner's hashes; the older layout's key (`…:open`, `…:active`) goes with
+    // any change.
+    if (changes.openForHost === true) m.hset(this.key('host', r.host.id), 'open', r.id).del(this.key('host', r.host.id, 'open'));
+    if (changes.openForHost === false) m.hdel(this.key('host', r.host.id), 'open').del(this.key('host', r.host.id, 'open'));
+    if (owner && changes.activeForOwner === true) m.hset(this.key('owner', owner), 'active', r.id).del(this.key('owner', owner, 'active'));
+    if (owner && changes.activeForOwner === false) m.hdel(this.key('owner', owner), 'active').del(this.key('owner', owner, 'active'));
     if (owner && changes.waiting === true) m.zadd(this.key('owner', owner, 'waiting'), r.host.id, r.id);
     if (owner && changes.waiting === false) m.zrem(this.key('owner', owner, 'waiting'), r.id);
     if (changes.pendingSince !== undefined) m.zadd(this.key('booking', 'pending'), 'NX', changes.pendingSince, r.id);
@@ -491,20 +488,11 @@ export class RemediationStore implements RemediationRepository {
   }
 
   async openIdForHost(hostId: number): Promise<string | null> {
-    return this.hashField(['host', hostId], 'open', 'open');
+    return movedField(this.redis, this.key('host', hostId), 'open', this.key('host', hostId, 'open'));
   }
 
   async activeForOwner(email: string): Promise<string | null> {
-    return this.hashField(['owner', email], 'active', 'active');
-  }
-
-  /**
-   * A field of a host's or owner's hash; a daemon before 2026-12 kept it in a key of its own
-   * (`{mw}:owner:<email>:active`, `{mw}:host:<id>:open`), read while the hash has none (the next change moves it).
-   */
-  private async hashField(at: Array<string | number>, field: string, legacySuffix: string): Promise<string | null> {
-    const [value, legacy] = await Promise.all([this.redis.hget(this.key(...at), field), this.redis.get(this.key(...at, legacySuffix))]);
-    return value ?? legacy;
+    return movedField(this.redis, this.key('owner', email), 'active', this.key('owner', email, 'active'));
   }
 
   /** The host's id counter (a daemon before 2026-12 kept it in `{mw}:host:<id>:seq`: it continues from there). */

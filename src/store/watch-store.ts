@@ -1,6 +1,7 @@
 import type { WatchRepository } from '../services/ports';
 import type { EchoCounts, EchoLedger } from '../services/own-write-echoes';
 import type { RedisClient as Redis } from '../lib/redis-connection';
+import { movedField } from './moved-field';
 
 /** A subscription ("push channel") we opened on one owner's calendar. */
 export interface ChannelRecord {
@@ -141,9 +142,8 @@ export class WatchStore implements WatchRepository, EchoLedger {
   }
 
   /** A field of the owner's hash, or (not moved yet) the older layout's key `{mw}:owner:<email>:<legacySuffix>`. */
-  private async ownerField(owner: string, field: string, legacySuffix: string): Promise<string | null> {
-    const [value, legacy] = await Promise.all([this.redis.hget(this.key('owner', owner), field), this.redis.get(this.key('owner', owner, legacySuffix))]);
-    return value ?? legacy;
+  private ownerField(owner: string, field: string, legacySuffix: string): Promise<string | null> {
+    return movedField(this.redis, this.key('owner', owner), field, this.key('owner', owner, legacySuffix));
   }
 
   async ownWrite(owner: string): Promise<void> {
