@@ -418,6 +418,8 @@ function rebookLostWindow(
 /** `window.upcoming`, once per window start, while it is still booked at that start. */
 function announceUpcoming(r: Remediation, h: Extract<Happening, { type: 'window_upcoming' }>, ctx: LifecycleContext): Decision {
   if (r.status !== 'booked' || r.start !== h.start) return refuse(r, 'the window is no longer booked at that start');
+  // A notice that comes only after the start (a daemon down, a clock moved on) would announce the past.
+  if (Date.parse(h.start) <= ctx.now) return refuse(r, 'the window has already started: no upcoming notice');
   if (r.notified?.upcoming === h.start) return unchanged(r);
   const next = { ...r, notified: { ...r.notified, upcoming: h.start } };
   const event: EventDraft = { type: 'window.upcoming', actor: 'system', data: { start: r.start, end: r.end, minutes_before: h.minutesBefore } };

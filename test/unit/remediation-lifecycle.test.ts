@@ -151,6 +151,7 @@ describe('remediation lifecycle: illegal transitions are refused', () => {
     ['deliver a stale delivery', firing({ delivery: delivery(2) }), { type: 'delivery_succeeded', number: 1 }],
     ['hand over to a pending one', base(), { type: 'owner_freed' }],
     ['notice a window that moved', booked(), { type: 'window_upcoming', start: '2026-11-25T09:00:00Z', minutesBefore: 15 }],
+    ['notice a window whose start has passed', booked({ start: '2026-11-23T09:00:00.000Z', end: '2026-11-23T09:30:00.000Z' }), { type: 'window_upcoming', start: '2026-11-23T09:00:00.000Z', minutesBefore: 15 }],
     ['end a window that has not started', booked(), { type: 'window_ended', start: START }],
     ['end a window before its end', firing(), { type: 'window_ended', start: START }],
     ['merge into a firing one', firing(), { type: 'policy_failing', host, policy: { id: 9, name: 'x' }, actor: 'producer' }],
