@@ -20,6 +20,9 @@ export const BOOKING_COALESCE_MS = 150;
 /** How much sooner than its deduplication window a coalesced job is asked for again (clock and queue delays). */
 const COALESCE_MARGIN_MS = 20;
 
+/** How long a channel round asked for may wait to start before another request adds one more. */
+export const ROUND_ASKED_TTL_MS = 60_000;
+
 /** Push notifications for one calendar arriving within this window cause one sync. */
 export const SYNC_COALESCE_MS = 250;
 
@@ -59,6 +62,8 @@ export class BullmqScheduler implements JobScheduler {
   readonly fleetSync: Queue;
   /** Far-off fire and window.upcoming jobs wait here until TIMER_HORIZON_MS before they are due. */
   readonly timers: WindowTimers;
+  /** Set while a channel round is asked for and has not started (requestChannelMaintenance). */
+  private readonly roundAskedKey: string;
 
   constructor(
     /** An ioredis client the queues share (BullMQ takes it as their connection). */
@@ -77,6 +82,7 @@ export class BullmqScheduler implements JobScheduler {
     this.lifecycle = new Queue(QUEUE.lifecycle, { connection, prefix });
     this.fleetSync = new Queue(QUEUE.fleetSync, { connection, prefix });
     this.timers = new WindowTimers(connection, prefix);
+    this.roundAskedKey = `${prefix}:channel-round:asked`;
     // A queue without an 'error' listener would crash the process when Redis goes away; callers see failed adds.
     for (const q of this.allQueues) {
       q.on('error', (err) => logger?.warn({ queue: q.name, err: err.message }, 'queue connection error'));
@@ -115,11 +121,14 @@ export class BullmqScheduler implements JobScheduler {
    */
   private async coalescedHere(queue: Queue, name: string, data: object, o: Parameters<typeof coalesced>[3]): Promise<void> {
     const askedAt = Date.now();
-    const last = this.lastAdded.get(o.id);
-    const safeMs = (o.delayMs ?? o.windowMs + 50) - o.windowMs - COALESCE_MARGIN_MS;
-    if (last !== undefined && askedAt - last < safeMs) return;
+    if (this.recentlyAdded(o.id, o.windowMs, o.delayMs)) return;
     await coalesced(queue, name, data, o);
     this.lastAdded.set(o.id, askedAt);
+  }
+
+  private recentlyAdded(id: string, windowMs: number, delayMs = windowMs + 50): boolean {
+    const last = this.lastAdded.get(id);
+    return last !== undefined && Date.now() - last < delayMs - windowMs - COALESCE_MARGIN_MS;
   }
 
   async requestBooking(): Promise<void> {
@@ -210,8 +219,26 @@ export class BullmqScheduler implements JobScheduler {
   }
 
 
+  /**
+   * Asks for a channel round. At most one waits, across daemons: the first request sets `…:channel-round:asked`
+   * and adds the job; later ones find the mark and are answered by that round, which clears the mark as it starts
+   * (channelRoundStarting) and reads what they stored. Without it, 100,000 bookings queued 17,000 rounds behind a
+   * slow one. The mark expires (ROUND_ASKED_TTL_MS) should its job be lost; the watch tick runs rounds anyway.
+   */
   async requestChannelMaintenance(): Promise<void> {
-    await this.coalescedHere(this.calendarWatch, 'maintain-channels', {}, { id: 'maintain-channels', windowMs: 50, attempts: 3, keepFailed: 100 });
+    if (this.recentlyAdded('maintain-channels', 50)) return;
+    if ((await this.connection.set(this.roundAskedKey, '1', 'PX', ROUND_ASKED_TTL_MS, 'NX')) === null) return;
+    try {
+      await this.coalescedHere(this.calendarWatch, 'maintain-channels', {}, { id: 'maintain-channels', windowMs: 50, attempts: 3, keepFailed: 100 });
+    } catch (err) {
+      await this.connection.del(this.roundAskedKey).catch(() => 0);
+      throw err;
+    }
+  }
+
+  /** A channel round starts: requests from now on need a round of their own (see requestChannelMaintenance). */
+  async channelRoundStarting(): Promise<void> {
+    await this.connection.del(this.roundAskedKey);
   }
 
 

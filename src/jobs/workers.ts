@@ -44,13 +44,13 @@ export class Workers {
     prefix: string,
     services: WorkerServices,
     private readonly logger: Logger,
-    timers: { promoteDueTimers(limit: number): Promise<number> },
+    private readonly scheduler: { promoteDueTimers(limit: number): Promise<number>; channelRoundStarting(): Promise<void> },
   ) {
     // A job whose daemon was killed is taken up again by another worker after at most ~2 × STALLED_CHECK_MS, and
     // may be recovered many times (BullMQ's default is once): a policy event must never be lost to two crashes.
     const common = { connection, prefix, autorun: false, maxStalledCount: MAX_STALLED, lockDuration: LOCK_MS, stalledInterval: STALLED_CHECK_MS };
     this.fireLoop = new FireLoop(services.fires, logger);
-    this.timerLoop = new WindowTimerLoop(timers, logger);
+    this.timerLoop = new WindowTimerLoop(scheduler, logger);
     this.workers = [
       new Worker(QUEUE.policyEvents, (job) => this.policyEvent(services, job), {
         ...common,
@@ -185,6 +185,7 @@ export class Workers {
     // A request already answered by a round that began after it was made ends here (see RoundCoalescer).
     if (job.name === 'maintain-channels' && !this.channelRounds.needed(job.timestamp)) return;
     this.channelRounds.started(Date.now());
+    await this.scheduler.channelRoundStarting();
     const round = await services.watch.maintainChannels();
     if (round.opened + round.renewed + round.stopped > 0) this.logger.info(round, 'push channels maintained');
     if (job.name !== 'watch-tick') return;
