@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { bookingRun, type BookingFigures } from './phases/booking';
 import { fireRun, type FireFigures } from './phases/fire';
 import { quotaRun, COLD_FLOOR_CALLS, type QuotaFigures } from './phases/quota';
+import { buildDaemon, useDaemonBuild } from './support/daemon-build';
 import { parseArgs } from './support/params';
 import { round } from './support/stats';
 
@@ -19,6 +20,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   const log = (m: string) => console.log(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
   mkdirSync(p.logDir, { recursive: true });
+  const build = buildDaemon();
+  useDaemonBuild(build);
+  log(`daemon: compiled ${build.commit}${build.dirty ? ' + uncommitted changes' : ''}, on Node ${process.version}`);
   log(`mode ${p.mode}, ${p.replicas} replica(s), daemon logs in ${p.logDir}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const loadBefore = loadavg();
 
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
   const loadAfter = loadavg();
   const machine = {
     node: process.version,
+    daemon: { build: 'tsconfig.build.json (as the Dockerfile)', commit: build.commit, dirty: build.dirty },
     cores: cpus().length,
     cpu: cpus()[0]?.model,
     memoryGb: round(totalmem() / 1024 ** 3, 1),

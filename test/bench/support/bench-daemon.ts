@@ -3,6 +3,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { request } from 'undici';
 import { freePort } from '../../support/free-port';
+import { daemonEntryArgs } from './daemon-build';
 
 const REPO_ROOT = resolve(__dirname, '../../..');
 
@@ -24,7 +25,7 @@ export interface BenchDaemonOptions {
 }
 
 /**
- * One daemon process (`node --import tsx src/main.ts`, as test/support/daemon-process.ts starts it) on Google
+ * One daemon process (the run's compiled build, see daemon-build.ts, on the bench's Node) on Google
  * credentials against the emulator; unlike that one it exposes its pid, so the bench can read its RSS.
  */
 export class BenchDaemon {
@@ -58,7 +59,7 @@ export class BenchDaemon {
     const spawnedAt = Date.now();
     // The heap cap of the Dockerfile and start:prod, then any of BENCH_DAEMON_NODE_ARGS (a later one wins).
     const nodeArgs = ['--max-old-space-size=256', ...(process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, [...nodeArgs, ...daemonEntryArgs()], {
       cwd: REPO_ROOT,
       stdio: ['ignore', out, out],
       env: {
