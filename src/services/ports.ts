@@ -32,6 +32,7 @@ export interface RemediationRepository {
   nextRankAt(startMs: number): Promise<number>;
   get(id: string): Promise<Remediation | null>;
   getMany(ids: string[]): Promise<Remediation[]>;
+  /** A new remediation's id: every remediation has one from here (a store may list a host's remediations by it). */
   nextId(hostId: number): Promise<string>;
   /** New states, their pointer changes and their events, in one transaction; returns the stored events. */
   commit(writes: StateWrite[], occurredAt: number): Promise<LifecycleEvent[]>;

@@ -141,9 +141,9 @@ export interface FeedQuery {
  *   {mw}:rems                     zset of every remediation id, by creation time
  *   {mw}:host:<hostId>            hash of the host's small state: `open` (id of its open remediation), `seq` (id
  *                                 counter), `at:<policyId>` (time of the last event applied for that policy)
- *   {mw}:host:<hostId>:rem-ids    zset of the host's remediation ids, by creation time (a small zset is stored
- *                                 compactly; a set is not before Redis 7.2). A daemon before 2026-12 wrote a set,
- *                                 `{mw}:host:<hostId>:rems`, still read with it.
+ *                                 The host's remediation ids are `h<hostId>-1` … `h<hostId>-<seq>`: listing a host
+ *                                 reads them from the counter. Daemons before 2026-12 also kept them in a set
+ *                                 (`{mw}:host:<hostId>:rems`), then a sorted set (`…:rem-ids`): both still read.
  *   {mw}:owner:<email>            hash of the owner's small state: `active` (id of the remediation being
  *                                 booked/booked/firing: one host at a time), `tz` ("<zone>|<cached until, ms>"), and
  *                                 the watch store's fields (watch-store.ts)
@@ -413,7 +413,6 @@ export class RemediationStore implements RemediationRepository {
     m.set(this.key('rem', r.id), encodeRemediation(r));
     if (fresh) {
       m.zadd(this.key('rems'), Date.parse(r.createdAt), r.id);
-      m.zadd(this.key('host', r.host.id, 'rem-ids'), Date.parse(r.createdAt), r.id);
     }
     if (r.email && (fresh || formerOwner !== r.email)) m.zadd(this.key('owner', r.email, 'rem-ids'), Date.parse(r.createdAt), r.id);
     if (r.status === 'booked' && r.start) m.zadd(this.key('booked'), Date.parse(r.start), r.id);
@@ -496,6 +495,12 @@ export class RemediationStore implements RemediationRepository {
   }
 
   /** The host's id counter (a daemon before 2026-12 kept it in `{mw}:host:<id>:seq`: it continues from there). */
+  /** Every id the host's counter has given (a remediation never saved, or removed, is simply not found). */
+  private async hostRemediationIds(hostId: number): Promise<string[]> {
+    const seq = Number((await this.redis.hget(this.key('host', hostId), 'seq')) ?? 0);
+    return Array.from({ length: seq }, (_, i) => `h${hostId}-${i + 1}`);
+  }
+
   private async nextHostSeq(hostId: number): Promise<number> {
     return Number(await this.redis.eval(NEXT_HOST_SEQ, 2, this.key('host', hostId), this.key('host', hostId, 'seq')));
   }
@@ -570,9 +575,14 @@ export class RemediationStore implements RemediationRepository {
     let page: Remediation[];
     if (filter.hostId !== undefined || filter.email !== undefined) {
       const at = filter.hostId !== undefined ? ['host', filter.hostId] : ['owner', filter.email!.toLowerCase()];
-      // A small sorted set per host and owner; a daemon before 2026-12 kept a set (`…:rems`), read with it.
-      const [ids, legacy] = await Promise.all([this.redis.zrange(this.key(...at, 'rem-ids'), '0', '-1'), this.redis.smembers(this.key(...at, 'rems'))]);
-      page = (await this.getMany([...new Set([...ids, ...legacy])])).filter(keep).sort(newestFirst).slice(0, limit + 1);
+      // A small sorted set per owner; a host's ids are its counter's (h<host>-1 … h<host>-<seq>). Daemons before
+      // 2026-12 kept a set (`…:rems`), then a sorted set for hosts too (`…:rem-ids`): both read with them.
+      const [ids, legacy, hostIds] = await Promise.all([
+        this.redis.zrange(this.key(...at, 'rem-ids'), '0', '-1'),
+        this.redis.smembers(this.key(...at, 'rems')),
+        filter.hostId !== undefined ? this.hostRemediationIds(filter.hostId) : [],
+      ]);
+      page = (await this.getMany([...new Set([...hostIds, ...ids, ...legacy])])).filter(keep).sort(newestFirst).slice(0, limit + 1);
     } else {
       // Newest first from the cursor, a chunk at a time; a rare filter stops after `maxScan` entries and answers
       // what it found with a cursor past what it read, so no page costs a scan of every remediation.

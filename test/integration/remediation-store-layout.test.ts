@@ -76,16 +76,26 @@ describe('RemediationStore key layout (real Redis)', () => {
     expect(await redis.exists(`${prefix}:host:42:open`, `${prefix}:owner:${OWNER}:active`)).toBe(0);
   });
 
-  it('a host’s and an owner’s remediations: a small sorted set each, listed with an older daemon’s set', async () => {
+  it('a host’s remediations come from its counter, an owner’s from a small sorted set; older daemons’ sets still listed', async () => {
     const older = { ...booked('h42-1', 42), status: 'resolved' as const };
-    // Written the old way: the remediation, the set of the host's and the owner's ids.
+    // Written by a daemon before 2026-12: the remediation and sets of the host's and the owner's ids.
     await redis.multi().set(`${prefix}:rem:h42-1`, JSON.stringify(older)).sadd(`${prefix}:host:42:rems`, 'h42-1').sadd(`${prefix}:owner:${OWNER}:rems`, 'h42-1').exec();
-    const newer = { ...booked('h42-2', 42), createdAt: new Date(T0 + 1000).toISOString() };
+    // Written by the daemon before this one: a sorted set of the host's ids, its counter in the host's hash.
+    const middle = { ...booked('h42-2', 42), status: 'resolved' as const, createdAt: new Date(T0 + 500).toISOString() };
+    await redis.multi().set(`${prefix}:rem:h42-2`, JSON.stringify(middle)).zadd(`${prefix}:host:42:rem-ids`, T0 + 500, 'h42-2').zadd(`${prefix}:owner:${OWNER}:rem-ids`, T0 + 500, 'h42-2').hset(`${prefix}:host:42`, 'seq', '2').exec();
+
+    const id = await store.nextId(42);
+    expect(id).toBe('h42-3');
+    const newer = { ...booked(id, 42), createdAt: new Date(T0 + 1000).toISOString() };
     await store.commit([{ remediation: newer, previousStatus: null }], T0);
-    expect(await redis.type(`${prefix}:host:42:rem-ids`)).toBe('zset');
-    expect(await redis.object('ENCODING', `${prefix}:host:42:rem-ids`)).toBe('listpack');
-    expect((await store.list({ hostId: 42 })).remediations.map((r) => r.id)).toEqual(['h42-2', 'h42-1']);
-    expect((await store.list({ email: OWNER })).remediations.map((r) => r.id)).toEqual(['h42-2', 'h42-1']);
+    // No per-host index is written any more; the owner's is a small sorted set (compact encoding).
+    expect(await redis.zrange(`${prefix}:host:42:rem-ids`, 0, -1)).toEqual(['h42-2']);
+    expect(await redis.object('ENCODING', `${prefix}:owner:${OWNER}:rem-ids`)).toBe('listpack');
+    expect((await store.list({ hostId: 42 })).remediations.map((r) => r.id)).toEqual(['h42-3', 'h42-2', 'h42-1']);
+    expect((await store.list({ email: OWNER })).remediations.map((r) => r.id)).toEqual(['h42-3', 'h42-2', 'h42-1']);
+    // An id given but never saved (a daemon killed in between) is passed over.
+    await store.nextId(42);
+    expect((await store.list({ hostId: 42 })).remediations).toHaveLength(3);
   });
 
   it('event order: an older daemon’s record of the last event still holds back an earlier one', async () => {

@@ -145,6 +145,8 @@ describe.each(factories)('RemediationRepository contract: $name', ({ make }) => 
       rem('h22-1', 22, { status: 'fired', start: '2026-11-25T09:00:00.000Z' }, 2000),
       rem('h23-1', 23, { status: 'queued' }, 2000),
     ];
+    // Ids come from the host's counter, as in the daemon (a store may list a host's remediations by it).
+    for (const r of rs) expect(await store.nextId(r.host.id)).toBe(r.id);
     await store.commit(rs.map((r) => write(r)), T0);
     const ids = async (f: Parameters<RemediationRepository['list']>[0]) => (await store.list(f)).remediations.map((r) => r.id);
     expect(await ids({})).toEqual(['h23-1', 'h22-1', 'h21-1', 'h20-1']);
