@@ -141,12 +141,30 @@ export class BullmqScheduler implements JobScheduler {
     await this.bookings.upsertJobScheduler('booking-sweep', { every: everyMs }, { name: 'book-pending', opts: { removeOnComplete: true, removeOnFail: { count: 100 } } });
   }
 
-  async scheduleFire(r: Remediation): Promise<void> {
+  /**
+   * The window's fire job and, `notifyBeforeMinutes` ahead of its start, its window.upcoming notice. Far off, both
+   * wait as one timer (see WindowTimers); the fire job is set before the notice, so a daemon killed in between
+   * leaves the window with what fires it.
+   */
+  async scheduleWindow(r: Remediation, notifyBeforeMinutes: number): Promise<void> {
     if (!r.start) return;
     const startMs = Date.parse(r.start);
-    // In a burst, the windows booked later look earlier.
+    const base = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start };
+    const noticeDueMs = startMs - notifyBeforeMinutes * 60_000;
+    if (notifyBeforeMinutes > 0 && noticeDueMs - this.clock.now() > TIMER_HORIZON_MS) {
+      await this.timers.add([{ kind: 'window', ...base, minutesBefore: notifyBeforeMinutes, dueMs: noticeDueMs }]);
+      return;
+    }
+    await this.scheduleFireOf(base);
+    if (notifyBeforeMinutes > 0) await this.scheduleNotice({ kind: 'upcoming', ...base, minutesBefore: notifyBeforeMinutes, dueMs: noticeDueMs });
+  }
+
+  /** The fire timer (far off) or job of a window, its last look spread by its rank among the windows of its start. */
+  private async scheduleFireOf(w: Pick<FireTimer, 'remediationId' | 'bookingNumber' | 'start'>): Promise<void> {
+    const startMs = Date.parse(w.start);
+    // In a burst, the windows given a place later look earlier.
     const rank = this.rankAt ? await this.rankAt(startMs) : 0;
-    const timer: WindowTimer = { kind: 'fire', remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start, dueMs: startMs - lookAheadMs(rank) };
+    const timer: FireTimer = { kind: 'fire', remediationId: w.remediationId, bookingNumber: w.bookingNumber, start: w.start, dueMs: startMs - lookAheadMs(rank) };
     if (timer.dueMs - this.clock.now() > TIMER_HORIZON_MS) await this.timers.add([timer]);
     else await this.addFireJobs([timer]);
   }
@@ -172,7 +190,11 @@ export class BullmqScheduler implements JobScheduler {
     if (taken.length === 0) return 0;
     const fires = taken.map((t) => t.timer).filter((t): t is FireTimer => t.kind === 'fire');
     await this.addFireJobs(fires);
-    for (const { timer } of taken) if (timer.kind === 'upcoming') await this.addUpcomingJob(timer);
+    for (const { timer: t } of taken) {
+      if (t.kind === 'fire') continue;
+      if (t.kind === 'window') await this.scheduleFireOf(t);
+      await this.addUpcomingJob({ kind: 'upcoming', remediationId: t.remediationId, bookingNumber: t.bookingNumber, start: t.start, minutesBefore: t.minutesBefore, dueMs: t.dueMs });
+    }
     await this.timers.done(taken.map((t) => t.ref));
     return taken.length;
   }
@@ -247,14 +269,6 @@ export class BullmqScheduler implements JobScheduler {
   }
 
 
-  async scheduleUpcoming(r: Remediation, minutesBefore: number): Promise<void> {
-    if (!r.start || minutesBefore <= 0) return;
-    const startMs = Date.parse(r.start);
-    const timer: WindowTimer = { kind: 'upcoming', remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start, minutesBefore, dueMs: startMs - minutesBefore * 60_000 };
-    if (timer.dueMs - this.clock.now() > TIMER_HORIZON_MS) await this.timers.add([timer]);
-    else await this.addUpcomingJob(timer);
-  }
-
   private async addUpcomingJob(t: UpcomingTimer): Promise<void> {
     const req: WindowNotice = { remediationId: t.remediationId, bookingNumber: t.bookingNumber, start: t.start, minutesBefore: t.minutesBefore };
     const jobId = upcomingJobId(t);
@@ -272,38 +286,43 @@ export class BullmqScheduler implements JobScheduler {
   }
 
   async ensureWindowJobs(rs: Remediation[], notifyBeforeMinutes: number): Promise<number> {
-    const windows = rs.filter((r) => r.start);
+    const windows = rs.filter((r): r is Remediation & { start: string } => !!r.start);
     if (windows.length === 0) return 0;
+    const notify = notifyBeforeMinutes > 0;
     // One round trip for the whole page: which job hashes exist (any state: as an add with that id would see it)…
     const p = this.connection.pipeline();
-    for (const r of windows) {
-      p.exists(this.fires.toKey(fireJobId(r)));
-      if (notifyBeforeMinutes > 0) p.exists(this.lifecycle.toKey(upcomingJobId(r)));
-    }
-    const answers = ((await p.exec()) ?? []).map(([err, n]: [Error | null, unknown]) => {
+    for (const r of windows) p.exists(this.fires.toKey(fireJobId(r))).exists(this.lifecycle.toKey(upcomingJobId(r)));
+    const jobs = ((await p.exec()) ?? []).map(([err, n]: [Error | null, unknown]) => {
       if (err) throw err;
       return n === 1;
     });
-    // … and one for which wait as timers (a timer's due time is not part of what identifies it).
-    const timers: WindowTimer[] = windows.flatMap((r) => {
-      const base = { remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start as string, dueMs: 0 };
-      return [{ kind: 'fire' as const, ...base }, ...(notifyBeforeMinutes > 0 ? [{ kind: 'upcoming' as const, ...base, minutesBefore: notifyBeforeMinutes }] : [])];
-    });
-    const waiting = await this.timers.waiting(timers);
+    // … and one for which wait as timers (a timer's due time is not part of what identifies it): per window its
+    // fire timer, its notice's, and the one of both.
+    const refs = windows.map((r) => ({ remediationId: r.id, bookingNumber: r.bookingNumber, start: r.start }));
+    const waiting = await this.timers.waiting(
+      refs.flatMap((w): WindowTimer[] => [
+        { kind: 'fire', ...w, dueMs: 0 },
+        { kind: 'upcoming', ...w, minutesBefore: notifyBeforeMinutes, dueMs: 0 },
+        { kind: 'window', ...w, minutesBefore: notifyBeforeMinutes, dueMs: 0 },
+      ]),
+    );
     let added = 0;
-    let k = 0;
-    for (const r of windows) {
-      if (!answers[k] && !waiting[k]) {
-        await this.scheduleFire(r);
-        added++;
-      }
-      k++;
-      if (notifyBeforeMinutes > 0) {
-        if (!answers[k] && !waiting[k]) await this.scheduleUpcoming(r, notifyBeforeMinutes);
-        k++;
-      }
+    for (const [i, w] of refs.entries()) {
+      const both = waiting[3 * i + 2];
+      const fireMissing = !jobs[2 * i] && !waiting[3 * i] && !both;
+      const noticeMissing = notify && !jobs[2 * i + 1] && !waiting[3 * i + 1] && !both;
+      if (fireMissing && noticeMissing) await this.scheduleWindow(windows[i], notifyBeforeMinutes);
+      else if (fireMissing) await this.scheduleFireOf(w);
+      else if (noticeMissing) await this.scheduleNotice({ kind: 'upcoming', ...w, minutesBefore: notifyBeforeMinutes, dueMs: Date.parse(w.start) - notifyBeforeMinutes * 60_000 });
+      if (fireMissing) added++;
     }
     return added;
+  }
+
+  /** A notice's timer (far off) or job. */
+  private async scheduleNotice(t: UpcomingTimer): Promise<void> {
+    if (t.dueMs - this.clock.now() > TIMER_HORIZON_MS) await this.timers.add([t]);
+    else await this.addUpcomingJob(t);
   }
 
   async scheduleWindowEnd(r: Remediation): Promise<void> {

@@ -2,8 +2,8 @@ import type { RedisClient } from '../lib/redis-connection';
 
 /**
  * A booked window's jobs (its fire job's last look, its window.upcoming notice) are due hours or days after the
- * booking. Until TIMER_HORIZON_MS before they are due they wait as members of one sorted set — about 100 bytes a
- * window — instead of as BullMQ delayed jobs (about 1 KB each with their place in the delayed set). Each daemon's
+ * booking. Until TIMER_HORIZON_MS before they are due they wait in one sorted set — one member of about 150 bytes
+ * a window — instead of as BullMQ delayed jobs (about 1 KB each with their place in the delayed set). Each daemon's
  * WindowTimerLoop takes the timers coming due and adds their jobs (with the delay left), so near the start a
  * window has the same job it always had.
  *
@@ -18,10 +18,16 @@ export type WindowTimer =
   /** The window's fire job: `dueMs` is when its last look runs (start − look-ahead). */
   | { kind: 'fire'; remediationId: string; bookingNumber: number; start: string; dueMs: number }
   /** The window.upcoming notice: `dueMs` is start − minutesBefore. */
-  | { kind: 'upcoming'; remediationId: string; bookingNumber: number; start: string; minutesBefore: number; dueMs: number };
+  | { kind: 'upcoming'; remediationId: string; bookingNumber: number; start: string; minutesBefore: number; dueMs: number }
+  /**
+   * Both, while the notice is far off (one member, not two): `dueMs` is the notice's. Taken, it adds the notice's
+   * job and leaves the fire timer (or job) behind it.
+   */
+  | { kind: 'window'; remediationId: string; bookingNumber: number; start: string; minutesBefore: number; dueMs: number };
 
 export type FireTimer = Extract<WindowTimer, { kind: 'fire' }>;
 export type UpcomingTimer = Extract<WindowTimer, { kind: 'upcoming' }>;
+export type BothTimer = Extract<WindowTimer, { kind: 'window' }>;
 
 /** A taken timer: done() with it once its job exists. */
 export interface TakenTimer {
@@ -101,12 +107,13 @@ export class WindowTimers {
 }
 
 /**
- * `f|<remediation>|<booking>|<start>` or `u|<remediation>|<booking>|<start>|<minutes before>`; the start as the
- * remediation holds it (with its offset: the fire and notice jobs compare it with the booked start).
+ * `f|<remediation>|<booking>|<start>`, `u|<remediation>|<booking>|<start>|<minutes before>` or the same with `w|`
+ * (both); the start as the remediation holds it (with its offset: the fire and notice jobs compare it with the
+ * booked start).
  */
 export function timerMember(t: WindowTimer): string {
   const base = `${t.remediationId}|${t.bookingNumber}|${t.start}`;
-  return t.kind === 'fire' ? `f|${base}` : `u|${base}|${t.minutesBefore}`;
+  return t.kind === 'fire' ? `f|${base}` : `${t.kind === 'upcoming' ? 'u' : 'w'}|${base}|${t.minutesBefore}`;
 }
 
 export function parseTimerMember(member: string, dueMs: number): WindowTimer | null {
@@ -115,6 +122,8 @@ export function parseTimerMember(member: string, dueMs: number): WindowTimer | n
   if (!remediationId || !Number.isInteger(bookingNumber) || !start || Number.isNaN(Date.parse(start)) || !Number.isFinite(dueMs)) return null;
   if (kind === 'f') return { kind: 'fire', remediationId, bookingNumber, start, dueMs };
   const minutesBefore = Number(minutes);
-  if (kind === 'u' && Number.isFinite(minutesBefore)) return { kind: 'upcoming', remediationId, bookingNumber, start, minutesBefore, dueMs };
+  if (!(minutesBefore > 0)) return null;
+  if (kind === 'u') return { kind: 'upcoming', remediationId, bookingNumber, start, minutesBefore, dueMs };
+  if (kind === 'w') return { kind: 'window', remediationId, bookingNumber, start, minutesBefore, dueMs };
   return null;
 }

@@ -92,8 +92,7 @@ export class AdminService {
             // One bounded attempt: the owner's lock (30 s) is held while it runs.
             await calendar.updateEvent(r.email, r.calendarEventId, { start: r.start, end: r.end, timeZone: r.timeZone }, { timeoutMs: PATCH_UNDER_LOCK_MS });
           }
-          await scheduler.scheduleFire(r);
-          await scheduler.scheduleUpcoming(r, settings.notifyBeforeMinutes);
+          await scheduler.scheduleWindow(r, settings.notifyBeforeMinutes);
         },
       },
     );

@@ -338,18 +338,17 @@ export class BookingService {
         };
       },
       {
-        // The fire job first: a daemon killed between the two leaves a job that finds nothing to fire (the claim
-        // checks booking and start), never a booked window with no job to fire it.
+        // The window's jobs before the booking is saved: a daemon killed between the two leaves a job that finds
+        // nothing to fire (the claim checks booking and start), never a booked window with no job to fire it.
         before: async (t) => {
-          await scheduler.scheduleFire(t.remediation);
-          await scheduler.scheduleUpcoming(t.remediation, settings.notifyBeforeMinutes);
+          await scheduler.scheduleWindow(t.remediation, settings.notifyBeforeMinutes);
         },
       },
     );
     if (applied.kind !== 'applied') {
       if (already) {
-        // Adopted after a crash: its job may be the one that was never added.
-        await scheduler.scheduleFire(already);
+        // Adopted after a crash: its jobs may be the ones that were never added.
+        await scheduler.scheduleWindow(already, settings.notifyBeforeMinutes);
         this.attempts.delete(r.id);
         return true;
       }

@@ -86,8 +86,11 @@ export interface WatchRepository {
 export interface JobScheduler {
   /** Wake the booking worker: pending remediations are waiting for a slot. */
   requestBooking(): Promise<void>;
-  /** A delayed job that fires the window at r.start (idempotent per remediation, booking and start). */
-  scheduleFire(r: Remediation): Promise<void>;
+  /**
+   * The jobs of r's booked window: the one that fires it at its start and, `notifyBeforeMinutes` ahead (0: none),
+   * its window.upcoming notice (idempotent per remediation, booking and start).
+   */
+  scheduleWindow(r: Remediation, notifyBeforeMinutes: number): Promise<void>;
   /** Sync one owner's calendar soon; a burst of requests becomes one sync. */
   requestSync(owner: string): Promise<void>;
   /** Re-check which push channels are needed (after a booking, a move, a close). */
@@ -103,8 +106,6 @@ export interface JobScheduler {
   deliveryJobLive(r: Remediation): Promise<boolean>;
   /** Soon: new lifecycle events are waiting to be sent as lifecycle webhooks (a burst becomes one job). */
   requestLifecycleDispatch(): Promise<void>;
-  /** `window.upcoming` for r's current booking and start, `minutesBefore` ahead of it (idempotent). */
-  scheduleUpcoming(r: Remediation, minutesBefore: number): Promise<void>;
   /**
    * The fire and window.upcoming jobs of booked windows that have none (a start-up check: jobs are added before
    * the booking is saved, so normally none is missing); answers how many fire jobs were added.

@@ -114,8 +114,7 @@ export class RescheduleService {
           : null,
       {
         before: async (t) => {
-          await scheduler.scheduleFire(t.remediation);
-          await scheduler.scheduleUpcoming(t.remediation, settings.notifyBeforeMinutes);
+          await scheduler.scheduleWindow(t.remediation, settings.notifyBeforeMinutes);
         },
       },
     );
@@ -148,8 +147,7 @@ export class RescheduleService {
       {
         // The jobs for the new start before the new start is recorded (the old ones skip: their start is not current).
         before: async (t) => {
-          await scheduler.scheduleFire(t.remediation);
-          await scheduler.scheduleUpcoming(t.remediation, settings.notifyBeforeMinutes);
+          await scheduler.scheduleWindow(t.remediation, settings.notifyBeforeMinutes);
         },
       },
     );

@@ -89,7 +89,7 @@ describe('RemediationStore key layout (real Redis)', () => {
     const newer = { ...booked(id, 42), createdAt: new Date(T0 + 1000).toISOString() };
     await store.commit([{ remediation: newer, previousStatus: null }], T0);
     // No per-host index is written any more; the owner's is a small sorted set (compact encoding).
-    expect(await redis.zrange(`${prefix}:host:42:rem-ids`, 0, -1)).toEqual(['h42-2']);
+    expect(await redis.zrange(`${prefix}:host:42:rem-ids`, '0', '-1')).toEqual(['h42-2']);
     expect(await redis.object('ENCODING', `${prefix}:owner:${OWNER}:rem-ids`)).toBe('listpack');
     expect((await store.list({ hostId: 42 })).remediations.map((r) => r.id)).toEqual(['h42-3', 'h42-2', 'h42-1']);
     expect((await store.list({ email: OWNER })).remediations.map((r) => r.id)).toEqual(['h42-3', 'h42-2', 'h42-1']);

@@ -86,53 +86,70 @@ describe('BullmqScheduler: far windows wait as timers, near ones get their jobs'
     await deletePrefix(prefix);
   });
 
-  it('a window a day away: no job, two timers; at the horizon the jobs come with the delay left and the look-ahead', async () => {
+  it('a window a day away: one timer for both jobs; the notice comes at its horizon, then the fire job at its own', async () => {
     clock.set(START_MS - 86_400_000);
     const r = booked('h1-1');
-    rank = 3;
-    await scheduler.scheduleFire(r);
-    await scheduler.scheduleUpcoming(r, 15);
+    await scheduler.scheduleWindow(r, 15);
     expect(await scheduler.fires.getJob(`fire-h1-1-0-${START_MS}`)).toBeUndefined();
-    expect(await scheduler.timers.count()).toBe(2);
+    expect(await redis.zrange(`${prefix}:window-timers`, '0', '-1', 'WITHSCORES')).toEqual([`w|h1-1|0|${START}|15`, String(START_MS - 15 * 60_000)]);
     expect(await scheduler.promoteDueTimers(100)).toBe(0);
 
-    // The notice comes due first (15 minutes before the start).
+    // The notice comes due first (15 minutes before the start); the fire timer takes the window's place.
     clock.set(START_MS - 15 * 60_000 - TIMER_HORIZON_MS + 1000);
+    rank = 3;
     expect(await scheduler.promoteDueTimers(100)).toBe(1);
     const notice = await scheduler.lifecycle.getJob(`upcoming-h1-1-0-${START_MS}`);
     expect(notice?.data).toEqual({ remediationId: 'h1-1', bookingNumber: 0, start: START, minutesBefore: 15 });
     expect(notice?.opts.delay).toBeGreaterThan(TIMER_HORIZON_MS - 2000);
     expect(notice?.opts.delay).toBeLessThanOrEqual(TIMER_HORIZON_MS - 1000);
+    const lookAheadMs = 1000 + 3 * 5;
+    expect(await redis.zrange(`${prefix}:window-timers`, '0', '-1', 'WITHSCORES')).toEqual([`f|h1-1|0|${START}`, String(START_MS - lookAheadMs)]);
+    expect(await scheduler.fires.getJob(`fire-h1-1-0-${START_MS}`)).toBeUndefined();
 
     clock.set(START_MS - 30_000);
     expect(await scheduler.promoteDueTimers(100)).toBe(1);
     const job = await scheduler.fires.getJob(`fire-h1-1-0-${START_MS}`);
-    const lookAheadMs = 1000 + 3 * 5;
     expect(job?.data as FireRequest).toEqual({ remediationId: 'h1-1', bookingNumber: 0, start: START, lookAheadMs });
     expect(job?.opts.delay).toBeGreaterThan(30_000 - lookAheadMs - 1000);
     expect(job?.opts.delay).toBeLessThanOrEqual(30_000 - lookAheadMs);
     expect(await scheduler.timers.count()).toBe(0);
   });
 
-  it('a window inside the horizon gets its job at once', async () => {
+  it('a window whose notice is near gets both jobs at once; with no notice, a far one waits as a fire timer', async () => {
     clock.set(START_MS - 60_000);
     rank = 0;
-    await scheduler.scheduleFire(booked('h2-1'));
+    await scheduler.scheduleWindow(booked('h2-1'), 15);
     expect(await scheduler.fires.getJob(`fire-h2-1-0-${START_MS}`)).toBeDefined();
-    expect(await scheduler.timers.waiting([{ kind: 'fire', remediationId: 'h2-1', bookingNumber: 0, start: START, dueMs: 0 }])).toEqual([false]);
+    expect(await scheduler.lifecycle.getJob(`upcoming-h2-1-0-${START_MS}`)).toBeDefined();
+    expect(await scheduler.timers.count()).toBe(0);
+
+    clock.set(START_MS - 86_400_000);
+    await scheduler.scheduleWindow(booked('h2-2'), 0);
+    expect(await redis.zrange(`${prefix}:window-timers`, '0', '-1')).toEqual([`f|h2-2|0|${START}`]);
+    expect(await scheduler.lifecycle.getJob(`upcoming-h2-2-0-${START_MS}`)).toBeUndefined();
   });
 
-  it('the start-up check counts a waiting timer as the window’s job and adds only what is missing', async () => {
+  it('the start-up check counts waiting timers as the window’s jobs and adds only what is missing', async () => {
+    await deletePrefix(prefix);
     clock.set(START_MS - 7 * 86_400_000);
     const waiting = booked('h3-1');
-    await scheduler.scheduleFire(waiting);
-    await scheduler.scheduleUpcoming(waiting, 15);
+    await scheduler.scheduleWindow(waiting, 15);
     const lost = booked('h4-1');
-    expect(await scheduler.ensureWindowJobs([waiting, lost], 15)).toBe(1);
-    expect(await scheduler.timers.waiting([
-      { kind: 'fire', remediationId: 'h4-1', bookingNumber: 0, start: START, dueMs: 0 },
-      { kind: 'upcoming', remediationId: 'h4-1', bookingNumber: 0, start: START, minutesBefore: 15, dueMs: 0 },
-    ])).toEqual([true, true]);
-    expect(await scheduler.ensureWindowJobs([waiting, lost], 15)).toBe(0);
+    // Its notice was promoted and lost (a crash between): only the fire timer is left.
+    const halfway = booked('h5-1');
+    await scheduler.timers.add([{ kind: 'fire', remediationId: 'h5-1', bookingNumber: 0, start: START, dueMs: START_MS - 1000 }]);
+    expect(await scheduler.ensureWindowJobs([waiting, lost, halfway], 15)).toBe(1);
+    const ref = (id: string) => ({ remediationId: id, bookingNumber: 0, start: START, dueMs: 0 });
+    expect(
+      await scheduler.timers.waiting([
+        { kind: 'window', ...ref('h3-1'), minutesBefore: 15 },
+        { kind: 'window', ...ref('h4-1'), minutesBefore: 15 },
+        { kind: 'fire', ...ref('h5-1') },
+        { kind: 'upcoming', ...ref('h5-1'), minutesBefore: 15 },
+      ]),
+    ).toEqual([true, true, true, true]);
+    expect(await scheduler.timers.count()).toBe(4);
+    expect(await scheduler.ensureWindowJobs([waiting, lost, halfway], 15)).toBe(0);
+    expect(await scheduler.timers.count()).toBe(4);
   });
 });

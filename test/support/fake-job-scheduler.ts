@@ -59,7 +59,12 @@ export class FakeJobScheduler implements JobScheduler {
     this.bookingWanted = true;
   }
 
-  async scheduleFire(r: Remediation): Promise<void> {
+  async scheduleWindow(r: Remediation, notifyBeforeMinutes: number): Promise<void> {
+    await this.scheduleFire(r);
+    await this.scheduleUpcoming(r, notifyBeforeMinutes);
+  }
+
+  private async scheduleFire(r: Remediation): Promise<void> {
     if (!r.start) return;
     const id = `fire-${r.id}-${r.bookingNumber}-${Date.parse(r.start)}`;
     this.record('scheduleFire', { id });
@@ -99,7 +104,7 @@ export class FakeJobScheduler implements JobScheduler {
     this.lifecycleDispatchRequests++;
   }
 
-  async scheduleUpcoming(r: Remediation, minutesBefore: number): Promise<void> {
+  private async scheduleUpcoming(r: Remediation, minutesBefore: number): Promise<void> {
     if (!r.start || minutesBefore <= 0) return;
     const startMs = Date.parse(r.start);
     const id = `upcoming-${r.id}-${r.bookingNumber}-${startMs}`;
