@@ -57,8 +57,8 @@ export class BenchDaemon {
     const out = openSync(this.logFile, 'a');
     const o = this.opts;
     const spawnedAt = Date.now();
-    // The heap cap of the Dockerfile and start:prod, then any of BENCH_DAEMON_NODE_ARGS (a later one wins).
-    const nodeArgs = ['--max-old-space-size=256', ...(process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+    // The heap caps of the Dockerfile and start:prod, then any of BENCH_DAEMON_NODE_ARGS (a later one wins).
+    const nodeArgs = ['--max-old-space-size=256', '--max-semi-space-size=16', ...(process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean)];
     const child = spawn(process.execPath, [...nodeArgs, ...daemonEntryArgs()], {
       cwd: REPO_ROOT,
       stdio: ['ignore', out, out],
