@@ -57,9 +57,9 @@ export class GoogleChangeFeed implements ChangeFeed {
     return { events, listed, cursor: nextSyncToken, ...(timeZone ? { timeZone } : {}) };
   }
 
-  /** events.watch with a channel id we choose (`mw-<hex>`); the secret travels as the channel token. */
+  /** events.watch with a channel id we choose (`mw-` and 128 random bits, base64url); the secret travels as the channel token. */
   async subscribe(owner: string, request: SubscribeRequest): Promise<CalendarSubscription> {
-    const channelId = `mw-${randomBytes(16).toString('hex')}`;
+    const channelId = `mw-${randomBytes(16).toString('base64url')}`;
     const channel = await this.call(owner, 'events.watch', (p, o) =>
       this.api.events.watch(
         {

@@ -243,7 +243,7 @@ export class CalendarWatchService {
 
   private async openChannel(owner: string): Promise<ChannelRecord> {
     const { calendar, clock, logger } = this.deps;
-    const token = randomBytes(32).toString('hex');
+    const token = randomBytes(32).toString('base64url');
     const opened = await calendar.changeFeed.subscribe(owner, {
       address: this.settings.notificationUrl,
       ...(this.settings.lifecycleNotificationUrl ? { lifecycleAddress: this.settings.lifecycleNotificationUrl } : {}),

@@ -53,19 +53,32 @@ return writes
 `;
 
 /**
- * A stored channel. Records written before the port was provider-neutral name the resource `resourceId`: they are
- * read as `resource`, so an upgraded daemon keeps verifying, renewing and stopping the channels it opened.
+ * A channel as Redis keeps it: `[channelId, resource, owner, token, expiration]`, and 1 when a renewal was asked for
+ * (one per watched owner: the property names were a third of it).
+ */
+export function encodeChannelRecord(c: ChannelRecord): string {
+  return JSON.stringify([c.channelId, c.resource, c.owner, c.token, c.expiration, ...(c.renewRequested ? [1] : [])]);
+}
+
+/**
+ * A stored channel: the array form, or the JSON object daemons before 2026-12 wrote. Records written before the port
+ * was provider-neutral name the resource `resourceId`: they are read as `resource`, so an upgraded daemon keeps
+ * verifying, renewing and stopping the channels it opened.
  */
 export function parseChannelRecord(raw: string): ChannelRecord {
-  const stored = JSON.parse(raw) as ChannelRecord & { resourceId?: string };
-  const { resourceId, ...record } = stored;
+  const stored = JSON.parse(raw) as unknown;
+  if (Array.isArray(stored)) {
+    const [channelId, resource, owner, token, expiration, renew] = stored as [string, string, string, string, number, number?];
+    return { channelId, resource, owner, token, expiration, ...(renew ? { renewRequested: true } : {}) };
+  }
+  const { resourceId, ...record } = stored as ChannelRecord & { resourceId?: string };
   return { ...record, resource: record.resource ?? resourceId ?? '' };
 }
 
 /**
  * Calendar-watching state, under the same prefix as the remediations:
  *
- *   {mw}:channel:<channelId>          channel JSON (every channel we opened and have not stopped)
+ *   {mw}:channel:<channelId>          the channel (encodeChannelRecord; every channel we opened and have not stopped)
  *   {mw}:channels                     zset of channel ids by expiration
  *   {mw}:owner:<email>                the owner's hash (shared with the remediation store): `channel` (id of the
  *                                     owner's current channel, the newest), `sync` (the calendar's incremental-sync
@@ -91,7 +104,7 @@ export class WatchStore implements WatchRepository, EchoLedger {
   async saveChannel(c: ChannelRecord): Promise<void> {
     await this.redis
       .multi()
-      .set(this.key('channel', c.channelId), JSON.stringify(c))
+      .set(this.key('channel', c.channelId), encodeChannelRecord(c))
       .zadd(this.key('channels'), c.expiration, c.channelId)
       .hset(this.key('owner', c.owner), 'channel', c.channelId)
       .del(this.key('owner', c.owner, 'channel'))

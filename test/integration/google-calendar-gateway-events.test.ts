@@ -272,7 +272,7 @@ describe('push channels (changeFeed.subscribe / stop)', () => {
       secret: 'channel-secret',
       ttlSeconds: 3600,
     });
-    expect(channel.id).toMatch(/^mw-[0-9a-f]{32}$/);
+    expect(channel.id).toMatch(/^mw-[A-Za-z0-9_-]{22}$/);
     expect(channel.resource).toBeTruthy();
     expect(typeof channel.expiration).toBe('number');
     expect(channel.expiration).toBeGreaterThan(before);

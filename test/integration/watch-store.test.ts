@@ -32,11 +32,14 @@ async function writeLegacyChannel(c: { channelId: string; resourceId: string; ow
 }
 
 describe('WatchStore', () => {
-  it('saves and reads a channel (its record under the same keys as before, the resource as `resource`; the owner’s pointer in their hash)', async () => {
+  it('saves and reads a channel (its record an array under the same keys as before; the owner’s pointer in their hash)', async () => {
     const store = new WatchStore(redis, prefix);
     const record: ChannelRecord = { channelId: 'mw-new', resource: 'res-new', owner: OWNER, token: 'secret', expiration: 1_900_000_000_000 };
     await store.saveChannel(record);
-    expect(JSON.parse((await redis.get(`${prefix}:channel:mw-new`)) ?? 'null')).toEqual(record);
+    expect(JSON.parse((await redis.get(`${prefix}:channel:mw-new`)) ?? 'null')).toEqual(['mw-new', 'res-new', OWNER, 'secret', 1_900_000_000_000]);
+    await store.saveChannel({ ...record, renewRequested: true });
+    expect(await store.channel('mw-new')).toEqual({ ...record, renewRequested: true });
+    await store.saveChannel(record);
     expect(await redis.hget(`${prefix}:owner:${OWNER}`, 'channel')).toBe('mw-new');
     expect(await redis.exists(`${prefix}:owner:${OWNER}:channel`)).toBe(0);
     expect(await redis.zscore(`${prefix}:channels`, 'mw-new')).toBe(String(record.expiration));
@@ -54,6 +57,14 @@ describe('WatchStore', () => {
     await store.removeChannel(expected);
     expect(await store.allChannels()).toEqual([]);
     expect(await store.currentChannel(OWNER)).toBeNull();
+  });
+
+  it('reads the JSON object a daemon before the array form wrote', async () => {
+    const record: ChannelRecord = { channelId: 'mw-obj', resource: 'res-obj', owner: OWNER, token: 'obj-secret', expiration: 1_900_000_000_000, renewRequested: true };
+    await redis.multi().set(`${prefix}:channel:mw-obj`, JSON.stringify(record)).zadd(`${prefix}:channels`, record.expiration, 'mw-obj').hset(`${prefix}:owner:${OWNER}`, 'channel', 'mw-obj').exec();
+    const store = new WatchStore(redis, prefix);
+    expect(await store.channel('mw-obj')).toEqual(record);
+    expect(await store.currentChannel(OWNER)).toEqual(record);
   });
 
   it('the sync state an older daemon kept in keys of its own is read, and moves into the owner’s hash when written', async () => {
@@ -107,6 +118,7 @@ describe('WatchStore', () => {
     expect(w.calendar.stopped).toEqual([{ id: 'mw-old', resource: 'res-old', expiration: legacy.expiration }]);
     const current = await w.watch.currentChannel(OWNER);
     expect(current?.channelId).not.toBe('mw-old');
-    expect(JSON.parse((await redis.get(`${prefix}:channel:${current?.channelId}`)) ?? 'null')).toEqual(current);
+    const raw = (await redis.get(`${prefix}:channel:${current?.channelId}`)) ?? 'null';
+    expect(JSON.parse(raw)).toEqual([current?.channelId, current?.resource, OWNER, current?.token, current?.expiration]);
   });
 });
