@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { EventDraft, LifecycleEvent } from '../domain/lifecycle-event';
+import type { Actor, EventDraft, LifecycleEvent, LifecycleEventType } from '../domain/lifecycle-event';
 import { compactKeys, expandKeys } from './compact-keys';
 import type { Remediation } from '../domain/remediation';
 import type { FeedQuery, ListFilter } from './remediation-store';
@@ -25,7 +25,6 @@ export function matchesFeed(e: LifecycleEvent, q: FeedQuery): boolean {
   );
 }
 
-/** An event as stored: its id and time given, its remediation's identity copied in. */
 /** Random bytes drawn 4 KB at a time: a burst of events costs one call into the CSPRNG per 512 ids, not one each. */
 let pool = Buffer.alloc(0);
 let poolAt = 0;
@@ -38,6 +37,7 @@ function randomHex8(): string {
   return pool.toString('hex', poolAt - 8, poolAt);
 }
 
+/** An event as stored: its id and time given, its remediation's identity copied in. */
 export function toStoredEvent(r: Remediation, draft: EventDraft, occurredAt: number): LifecycleEvent {
   return {
     id: `evt_${occurredAt.toString(36)}${randomHex8()}`,
@@ -52,22 +52,66 @@ export function toStoredEvent(r: Remediation, draft: EventDraft, occurredAt: num
 }
 
 /**
- * An event as its remediation's history holds it: a JSON array `[id, type, host_id, email, actor, data]`, the
- * data's property names as codes (compact-keys.ts): 100–200 bytes less than the event's JSON object. The remediation id is the history's; `occurred_at` is the time in
- * the id (toStoredEvent), else (an id made otherwise) kept as a seventh element.
+ * The codes history entries store for event types and actors: their place here. APPEND ONLY, as compact-keys.ts's
+ * dictionary (a code, once written, keeps meaning the same name); a type or actor not here is stored by name.
+ */
+export const STORED_EVENT_TYPES: readonly LifecycleEventType[] = [
+  'remediation.created',
+  'remediation.assigned',
+  'remediation.queued',
+  'remediation.updated',
+  'remediation.unassigned',
+  'window.booked',
+  'window.moved',
+  'window.rebooked',
+  'window.upcoming',
+  'window.started',
+  'window.ended',
+  'delivery.started',
+  'delivery.succeeded',
+  'delivery.failed',
+  'remediation.resolved',
+  'remediation.cancelled',
+];
+export const STORED_ACTORS: readonly Actor[] = ['system', 'owner', 'producer', 'fleet', 'admin'];
+
+/**
+ * An event as its remediation's history holds it: a JSON array `[id, type, host_id, email, actor, data]`, the type
+ * and actor as codes (STORED_EVENT_TYPES, STORED_ACTORS), the host id null when it is the one in the remediation's
+ * id (`h<host>-<n>`), the data's property names as codes (compact-keys.ts): about 200 bytes less than the event's
+ * JSON object. The remediation id is the history's; `occurred_at` is the time in the id (toStoredEvent), else (an
+ * id made otherwise) kept as a seventh element.
  */
 export function encodeHistoryEntry(e: LifecycleEvent): string {
-  const entry: unknown[] = [e.id, e.type, e.host_id, e.email, e.actor, compactKeys(e.data)];
+  const type = STORED_EVENT_TYPES.indexOf(e.type);
+  const actor = STORED_ACTORS.indexOf(e.actor);
+  const host = e.host_id === hostOfId(e.remediation_id) ? null : e.host_id;
+  const entry: unknown[] = [e.id, type >= 0 ? type : e.type, host, e.email, actor >= 0 ? actor : e.actor, compactKeys(e.data)];
   if (occurredAtOfId(e.id) !== e.occurred_at) entry.push(e.occurred_at);
   return JSON.stringify(entry);
 }
 
-/** An entry of `remediationId`'s history: the array form, or the event's JSON object (written before 2026-12). */
+/** An entry of `remediationId`'s history: the array form (with or without codes), or the event's JSON object (written before 2026-12). */
 export function decodeHistoryEntry(raw: string, remediationId: string): LifecycleEvent {
   const parsed = JSON.parse(raw) as unknown;
   if (!Array.isArray(parsed)) return parsed as LifecycleEvent;
-  const [id, type, host_id, email, actor, data, occurredAt] = parsed as [string, LifecycleEvent['type'], number, string | null, LifecycleEvent['actor'], Record<string, unknown>, string?];
-  return { id, type, occurred_at: occurredAt ?? occurredAtOfId(id) ?? '', remediation_id: remediationId, host_id, email, actor, data: expandKeys(data) as Record<string, unknown> };
+  const [id, type, host, email, actor, data, occurredAt] = parsed as [string, LifecycleEventType | number, number | null, string | null, Actor | number, Record<string, unknown>, string?];
+  return {
+    id,
+    type: typeof type === 'number' ? STORED_EVENT_TYPES[type] : type,
+    occurred_at: occurredAt ?? occurredAtOfId(id) ?? '',
+    remediation_id: remediationId,
+    host_id: host ?? (hostOfId(remediationId) as number),
+    email,
+    actor: typeof actor === 'number' ? STORED_ACTORS[actor] : actor,
+    data: expandKeys(data) as Record<string, unknown>,
+  };
+}
+
+/** `h<host>-<n>` → the host id (null for another shape). */
+function hostOfId(remediationId: string): number | null {
+  const m = /^h(\d+)-\d+$/.exec(remediationId);
+  return m ? Number(m[1]) : null;
 }
 
 /** `evt_<ms in base 36><16 hex>` → the ms as ISO-8601 (null for another shape). */
