@@ -80,6 +80,23 @@ redis.call('del', KEYS[2])
 return 1`;
 
 /** KEYS[1] the host's hash, KEYS[2] the older layout's id counter: continued from, then removed. Returns the next. */
+/**
+ * KEYS[1] the owner's hash, KEYS[2] the owner's sorted set of ids · ARGV[1] a remediation id, ARGV[2] its creation
+ * time, ARGV[3] OWNER_IDS_MAX. The owner's remediation ids live in the hash's `ids` field (space-separated)
+ * while they fit in a compact hash value (Redis keeps a hash compact only while every value is at most 64 bytes);
+ * the ones that do not fit go to the sorted set.
+ */
+const ADD_OWNER_ID = `
+local ids = redis.call('hget', KEYS[1], 'ids')
+if ids and string.find(' ' .. ids .. ' ', ' ' .. ARGV[1] .. ' ', 1, true) then return 0 end
+local joined = ids and (ids .. ' ' .. ARGV[1]) or ARGV[1]
+if #joined <= tonumber(ARGV[3]) then
+  redis.call('hset', KEYS[1], 'ids', joined)
+  return 1
+end
+redis.call('zadd', KEYS[2], ARGV[2], ARGV[1])
+return 2`;
+
 const NEXT_HOST_SEQ = `
 local old = redis.call('get', KEYS[2])
 if old then
@@ -87,6 +104,9 @@ if old then
   redis.call('del', KEYS[2])
 end
 return redis.call('hincrby', KEYS[1], 'seq', 1)`;
+
+/** Longest `ids` field of an owner's hash (see ADD_OWNER_ID). */
+const OWNER_IDS_MAX = 64;
 
 /** TTL of a lock taken by withOwnerLocks (as RedisLock's): bounds the damage of a crashed holder. */
 const LOCK_TTL_MS = 30_000;
@@ -145,10 +165,13 @@ export interface FeedQuery {
  *                                 reads them from the counter. Daemons before 2026-12 also kept them in a set
  *                                 (`{mw}:host:<hostId>:rems`), then a sorted set (`…:rem-ids`): both still read.
  *   {mw}:owner:<email>            hash of the owner's small state: `active` (id of the remediation being
- *                                 booked/booked/firing: one host at a time), `tz` ("<zone>|<cached until, ms>"), and
+ *                                 booked/booked/firing: one host at a time), `tz` ("<zone>|<cached until, ms>"),
+ *                                 `ids` (their first remediations' ids, space-separated), and
  *                                 the watch store's fields (watch-store.ts)
  *   {mw}:owner:<email>:waiting    zset of queued remediation ids, scored by host id (lowest first)
- *   {mw}:owner:<email>:rem-ids    zset of the owner's remediation ids, by creation time (`…:rems`, a set, before)
+ *   {mw}:owner:<email>:rem-ids    zset of the owner's remediation ids that do not fit in the hash's `ids` field
+ *                                 (space-separated, at most 64 bytes: see ADD_OWNER_ID); a daemon before 2026-12
+ *                                 kept them all here, or in a set `…:rems`: both still read
  *   {mw}:booking:pending          zset of remediation ids waiting for a slot, by enqueue time
  *   {mw}:booking:lease:<id>       a replica is booking it right now (PX lease)
  *   {mw}:booked                   zset of booked remediation ids, by window start (what the watcher watches)
@@ -414,7 +437,7 @@ export class RemediationStore implements RemediationRepository {
     if (fresh) {
       m.zadd(this.key('rems'), Date.parse(r.createdAt), r.id);
     }
-    if (r.email && (fresh || formerOwner !== r.email)) m.zadd(this.key('owner', r.email, 'rem-ids'), Date.parse(r.createdAt), r.id);
+    if (r.email && (fresh || formerOwner !== r.email)) m.eval(ADD_OWNER_ID, 2, this.key('owner', r.email), this.key('owner', r.email, 'rem-ids'), r.id, Date.parse(r.createdAt), OWNER_IDS_MAX);
     if (r.status === 'booked' && r.start) m.zadd(this.key('booked'), Date.parse(r.start), r.id);
     else if (was('booked')) m.zrem(this.key('booked'), r.id);
     if (r.status === 'firing') {
@@ -494,13 +517,19 @@ export class RemediationStore implements RemediationRepository {
     return movedField(this.redis, this.key('owner', email), 'active', this.key('owner', email, 'active'));
   }
 
-  /** The host's id counter (a daemon before 2026-12 kept it in `{mw}:host:<id>:seq`: it continues from there). */
   /** Every id the host's counter has given (a remediation never saved, or removed, is simply not found). */
   private async hostRemediationIds(hostId: number): Promise<string[]> {
     const seq = Number((await this.redis.hget(this.key('host', hostId), 'seq')) ?? 0);
     return Array.from({ length: seq }, (_, i) => `h${hostId}-${i + 1}`);
   }
 
+  /** The owner's remediation ids kept in their hash (the rest are in `…:rem-ids`, see ADD_OWNER_ID). */
+  private async ownerRemediationIds(email: string): Promise<string[]> {
+    const ids = await this.redis.hget(this.key('owner', email), 'ids');
+    return ids ? ids.split(' ') : [];
+  }
+
+  /** The host's id counter (a daemon before 2026-12 kept it in `{mw}:host:<id>:seq`: it continues from there). */
   private async nextHostSeq(hostId: number): Promise<number> {
     return Number(await this.redis.eval(NEXT_HOST_SEQ, 2, this.key('host', hostId), this.key('host', hostId, 'seq')));
   }
@@ -575,14 +604,14 @@ export class RemediationStore implements RemediationRepository {
     let page: Remediation[];
     if (filter.hostId !== undefined || filter.email !== undefined) {
       const at = filter.hostId !== undefined ? ['host', filter.hostId] : ['owner', filter.email!.toLowerCase()];
-      // A small sorted set per owner; a host's ids are its counter's (h<host>-1 … h<host>-<seq>). Daemons before
-      // 2026-12 kept a set (`…:rems`), then a sorted set for hosts too (`…:rem-ids`): both read with them.
-      const [ids, legacy, hostIds] = await Promise.all([
+      // An owner's ids are in their hash (ADD_OWNER_ID: those that do not fit, in `…:rem-ids`); a host's are its
+      // counter's (h<host>-1 … h<host>-<seq>). Older daemons kept sets (`…:rems`), then sorted sets (`…:rem-ids`).
+      const [ids, legacy, own] = await Promise.all([
         this.redis.zrange(this.key(...at, 'rem-ids'), '0', '-1'),
         this.redis.smembers(this.key(...at, 'rems')),
-        filter.hostId !== undefined ? this.hostRemediationIds(filter.hostId) : [],
+        filter.hostId !== undefined ? this.hostRemediationIds(filter.hostId) : this.ownerRemediationIds(filter.email!.toLowerCase()),
       ]);
-      page = (await this.getMany([...new Set([...hostIds, ...ids, ...legacy])])).filter(keep).sort(newestFirst).slice(0, limit + 1);
+      page = (await this.getMany([...new Set([...own, ...ids, ...legacy])])).filter(keep).sort(newestFirst).slice(0, limit + 1);
     } else {
       // Newest first from the cursor, a chunk at a time; a rare filter stops after `maxScan` entries and answers
       // what it found with a cursor past what it read, so no page costs a scan of every remediation.

@@ -88,14 +88,37 @@ describe('RemediationStore key layout (real Redis)', () => {
     expect(id).toBe('h42-3');
     const newer = { ...booked(id, 42), createdAt: new Date(T0 + 1000).toISOString() };
     await store.commit([{ remediation: newer, previousStatus: null }], T0);
-    // No per-host index is written any more; the owner's is a small sorted set (compact encoding).
+    // No per-host index is written any more; the owner's ids go in their hash.
     expect(await redis.zrange(`${prefix}:host:42:rem-ids`, '0', '-1')).toEqual(['h42-2']);
-    expect(await redis.object('ENCODING', `${prefix}:owner:${OWNER}:rem-ids`)).toBe('listpack');
+    expect(await redis.zrange(`${prefix}:owner:${OWNER}:rem-ids`, '0', '-1')).toEqual(['h42-2']);
+    expect(await redis.hget(`${prefix}:owner:${OWNER}`, 'ids')).toBe('h42-3');
     expect((await store.list({ hostId: 42 })).remediations.map((r) => r.id)).toEqual(['h42-3', 'h42-2', 'h42-1']);
     expect((await store.list({ email: OWNER })).remediations.map((r) => r.id)).toEqual(['h42-3', 'h42-2', 'h42-1']);
     // An id given but never saved (a daemon killed in between) is passed over.
     await store.nextId(42);
     expect((await store.list({ hostId: 42 })).remediations).toHaveLength(3);
+  });
+
+  it('an owner’s ids stay in their hash while they fit a compact value, then go to the sorted set; each once', async () => {
+    const owner = 'many.hosts@acme.com';
+    const ids: string[] = [];
+    for (let host = 1000; host < 1012; host++) {
+      const id = await store.nextId(host);
+      ids.push(id);
+      await store.commit([{ remediation: { ...booked(id, host), email: owner, status: 'queued', createdAt: new Date(T0 + host).toISOString() }, previousStatus: null }], T0);
+    }
+    const inHash = ((await redis.hget(`${prefix}:owner:${owner}`, 'ids')) ?? '').split(' ');
+    const inSet = await redis.zrange(`${prefix}:owner:${owner}:rem-ids`, '0', '-1');
+    expect(inHash.join(' ').length).toBeLessThanOrEqual(64);
+    expect(inSet.length).toBeGreaterThan(0);
+    expect([...inHash, ...inSet].sort()).toEqual([...ids].sort());
+    expect(await redis.object('ENCODING', `${prefix}:owner:${owner}`)).toBe('listpack');
+    // Saved again as another owner's and back: no id twice.
+    const first = { ...booked(ids[0], 1000), email: owner, status: 'queued' as const, createdAt: new Date(T0 + 1000).toISOString() };
+    await store.commit([{ remediation: { ...first, email: OWNER }, previousStatus: 'queued', owner: owner }], T0);
+    await store.commit([{ remediation: first, previousStatus: 'queued', owner: OWNER }], T0);
+    const listed = (await store.list({ email: owner, limit: 100 })).remediations.map((r) => r.id);
+    expect(listed).toEqual([...ids].reverse());
   });
 
   it('event order: an older daemon’s record of the last event still holds back an earlier one', async () => {
