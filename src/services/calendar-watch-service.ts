@@ -17,6 +17,8 @@ import { onlyOwnEchoes, type EchoLedger } from './own-write-echoes';
 const CHANNEL_CALLS_IN_FLIGHT = 8;
 /** Booked windows read per page by the poll. */
 const POLL_PAGE = 1000;
+/** Owners, and channels, a channel round takes on at a time. */
+const ROUND_PAGE = 1000;
 /**
  * What became of a notification: a sync requested; a lifecycle notification handled (the subscription renewed, or
  * replaced by a new one, or forgotten and subscribed again, or only forgotten); or ignored, and why.
@@ -136,7 +138,7 @@ export class CalendarWatchService {
    * new one when the provider cannot renew), and stops the channels nobody needs any more.
    */
   async maintainChannels(): Promise<ChannelRound> {
-    const { store, clock } = this.deps;
+    const { clock } = this.deps;
     const now = clock.now();
     const round: ChannelRound = { opened: 0, renewed: 0, stopped: 0 };
     const needed = this.settings.push ? await this.ownersBookedUntil(now + this.settings.pushHorizonMs) : new Set<string>();
@@ -145,29 +147,40 @@ export class CalendarWatchService {
     // Each owner under their own channel lock: CHANNEL_CALLS_IN_FLIGHT owners at a time (2,000 owners booked in a
     // minute are watched within seconds, not after one call each in turn).
     const calls = new ConcurrencyLimit(CHANNEL_CALLS_IN_FLIGHT);
-    await Promise.all([...needed].map((owner) => calls.run(() => this.keepChannel(owner, fresh, round))));
-    await Promise.all(
-      (await this.watch.allChannels()).map((channel) =>
-        calls.run(async () => {
-          const current = await this.watch.currentChannel(channel.owner);
-          const superseded = current !== null && current.channelId !== channel.channelId;
-          if (needed.has(channel.owner) && !superseded && channel.expiration > now) return;
-          // Decided again under the lock: another replica may have booked a window and opened this channel meanwhile.
-          const stopped = await this.withChannelLock(channel.owner, async () => {
-            // The stored record: another replica may also have renewed it meanwhile.
-            const stored = await this.watch.channel(channel.channelId);
-            if (!stored) return false;
-            const latest = await this.watch.currentChannel(channel.owner);
-            const replaced = latest !== null && latest.channelId !== stored.channelId;
-            const why = stored.expiration <= now ? 'expired' : replaced ? 'replaced' : !(await this.needsChannel(stored.owner, now)) ? 'no window to watch' : null;
-            if (why) await this.stopChannel(stored, why);
-            return why !== null;
-          });
-          if (stopped) round.stopped++;
-        }),
-      ),
-    );
+    // A page at a time, so a round over 100,000 owners holds a thousand pending calls, not 100,000.
+    const owners = [...needed];
+    for (let i = 0; i < owners.length; i += ROUND_PAGE) {
+      await Promise.all(owners.slice(i, i + ROUND_PAGE).map((owner) => calls.run(() => this.keepChannel(owner, fresh, round))));
+    }
+    for (let offset = 0; ; ) {
+      const page = await this.watch.channelPage(offset, ROUND_PAGE);
+      const stopped = await Promise.all(page.map((channel) => calls.run(() => this.stopIfUnneeded(channel, needed, now))));
+      const gone = stopped.filter(Boolean).length;
+      round.stopped += gone;
+      // The stopped ones left the list: the next page starts that many earlier (one stopped by another replica
+      // meanwhile may make this round pass over a channel; the next round sees it).
+      if (page.length < ROUND_PAGE) break;
+      offset += page.length - gone;
+    }
     return round;
+  }
+
+  /** Stops a channel nobody needs any more (expired, replaced, or its owner has no window to watch); true if it did. */
+  private async stopIfUnneeded(channel: ChannelRecord, needed: Set<string>, now: number): Promise<boolean> {
+    const current = await this.watch.currentChannel(channel.owner);
+    const superseded = current !== null && current.channelId !== channel.channelId;
+    if (needed.has(channel.owner) && !superseded && channel.expiration > now) return false;
+    // Decided again under the lock: another replica may have booked a window and opened this channel meanwhile.
+    return this.withChannelLock(channel.owner, async () => {
+      // The stored record: another replica may also have renewed it meanwhile.
+      const stored = await this.watch.channel(channel.channelId);
+      if (!stored) return false;
+      const latest = await this.watch.currentChannel(channel.owner);
+      const replaced = latest !== null && latest.channelId !== stored.channelId;
+      const why = stored.expiration <= now ? 'expired' : replaced ? 'replaced' : !(await this.needsChannel(stored.owner, now)) ? 'no window to watch' : null;
+      if (why) await this.stopChannel(stored, why);
+      return why !== null;
+    });
   }
 
   /**

@@ -75,7 +75,8 @@ export interface WatchRepository {
   channel(channelId: string): Promise<ChannelRecord | null>;
   currentChannel(owner: string): Promise<ChannelRecord | null>;
   removeChannel(c: ChannelRecord): Promise<void>;
-  allChannels(): Promise<ChannelRecord[]>;
+  /** Channels we hold, earliest expiration first: `limit` of them from `offset`. */
+  channelPage(offset: number, limit: number): Promise<ChannelRecord[]>;
   syncToken(owner: string): Promise<string | null>;
   setSyncToken(owner: string, token: string | null): Promise<void>;
   lastSync(owner: string): Promise<number>;

@@ -128,8 +128,8 @@ export class WatchStore implements WatchRepository, EchoLedger {
     if (current === c.channelId) await this.redis.multi().hdel(this.key('owner', c.owner), 'channel').del(this.key('owner', c.owner, 'channel')).exec();
   }
 
-  async allChannels(): Promise<ChannelRecord[]> {
-    const ids = await this.redis.zrange(this.key('channels'), '0', '-1');
+  async channelPage(offset: number, limit: number): Promise<ChannelRecord[]> {
+    const ids = await this.redis.zrange(this.key('channels'), String(offset), String(offset + limit - 1));
     if (ids.length === 0) return [];
     const raws = await this.redis.mget(ids.map((id) => this.key('channel', id)));
     return raws.filter((r): r is string => r !== null).map(parseChannelRecord);

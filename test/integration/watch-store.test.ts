@@ -53,9 +53,9 @@ describe('WatchStore', () => {
     const expected: ChannelRecord = { channelId: 'mw-old', resource: 'res-old', owner: OWNER, token: 'old-secret', expiration: legacy.expiration };
     expect(await store.channel('mw-old')).toEqual(expected);
     expect(await store.currentChannel(OWNER)).toEqual(expected);
-    expect(await store.allChannels()).toEqual([expected]);
+    expect(await store.channelPage(0, 100)).toEqual([expected]);
     await store.removeChannel(expected);
-    expect(await store.allChannels()).toEqual([]);
+    expect(await store.channelPage(0, 100)).toEqual([]);
     expect(await store.currentChannel(OWNER)).toBeNull();
   });
 

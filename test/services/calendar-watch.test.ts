@@ -31,7 +31,7 @@ describe('CalendarWatchService on in-memory ports: subscriptions through the cha
     const w = fakeWorld({ now: MONDAY_NOON, lifecycleNotificationUrl: LIFECYCLE_URL });
     const channel = await watched(w);
     expect(channel).toMatchObject({ owner: OWNER, resource: `resource-${OWNER}`, expiration: Date.parse(TUESDAY_EARLY) + 3600_000 });
-    expect(channel.token).toMatch(/^[0-9a-f]{64}$/);
+    expect(channel.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(w.calendar.subscriptions.get(channel.channelId)).toEqual({
       owner: OWNER,
       resource: channel.resource,
@@ -187,7 +187,7 @@ describe('CalendarWatchService.acceptNotification: verified, then by kind', () =
     await expect(w.services.watch.acceptNotification(notification(channel, 'removed'))).resolves.toEqual({ kind: 'handled', action: 'forgotten', owner: OWNER });
     expect(await w.services.watch.maintainChannels()).toEqual({ opened: 0, renewed: 0, stopped: 0 });
     expect(await w.watch.currentChannel(OWNER)).toBeNull();
-    expect(await w.watch.allChannels()).toEqual([]);
+    expect(await w.watch.channelPage(0, 100)).toEqual([]);
     expect(w.calendar.callCount('subscribe')).toBe(1);
   });
 });
@@ -202,7 +202,7 @@ describe('CalendarWatchService.maintainChannels: before a subscription expires',
     nearExpiry(w);
 
     expect(await w.services.watch.maintainChannels()).toEqual({ opened: 0, renewed: 1, stopped: 0 });
-    expect(await w.watch.allChannels()).toEqual([{ ...channel, expiration: w.clock.now() + 3600_000 }]);
+    expect(await w.watch.channelPage(0, 100)).toEqual([{ ...channel, expiration: w.clock.now() + 3600_000 }]);
     expect([w.calendar.callCount('subscribe'), w.calendar.callCount('renew'), w.calendar.callCount('stop')]).toEqual([1, 1, 0]);
     // Fresh again: the next round leaves it alone.
     expect(await w.services.watch.maintainChannels()).toEqual({ opened: 0, renewed: 0, stopped: 0 });
@@ -214,7 +214,7 @@ describe('CalendarWatchService.maintainChannels: before a subscription expires',
     nearExpiry(w);
 
     expect(await w.services.watch.maintainChannels()).toEqual({ opened: 0, renewed: 1, stopped: 1 });
-    const [current] = await w.watch.allChannels();
+    const [current] = await w.watch.channelPage(0, 100);
     expect(current.channelId).not.toBe(channel.channelId);
     expect(current.expiration).toBe(w.clock.now() + 3600_000);
     expect(w.calendar.stopped.map((s) => s.id)).toEqual([channel.channelId]);
@@ -228,7 +228,7 @@ describe('CalendarWatchService.maintainChannels: before a subscription expires',
     w.calendar.failNext('renew', new Error('404 subscription not found'));
 
     expect(await w.services.watch.maintainChannels()).toEqual({ opened: 0, renewed: 1, stopped: 1 });
-    const [current] = await w.watch.allChannels();
+    const [current] = await w.watch.channelPage(0, 100);
     expect(current.channelId).not.toBe(channel.channelId);
     expect(w.calendar.stopped.map((s) => s.id)).toEqual([channel.channelId]);
   });
@@ -315,5 +315,12 @@ describe('CalendarWatchService.maintainChannels: more booked windows than one pa
     expect(await w.services.watch.maintainChannels()).toEqual({ opened: inside, renewed: 0, stopped: 0 });
     expect(await w.watch.currentChannel(`paged${inside - 1}@acme.com`)).not.toBeNull();
     expect(await w.watch.currentChannel(`paged${inside}@acme.com`)).toBeNull();
+
+    // The windows move beyond the horizon (the clock goes back a day): every channel goes, over two pages of them,
+    // though each stop shifts the list the round pages through.
+    w.clock.set(Date.parse('2026-11-23T03:00:00Z'));
+    expect(await w.services.watch.maintainChannels()).toEqual({ opened: 0, renewed: 0, stopped: inside });
+    expect(await w.watch.channelPage(0, 10)).toEqual([]);
+    expect(w.calendar.stopped).toHaveLength(inside);
   });
 });

@@ -27,8 +27,8 @@ export class InMemoryWatchStore implements WatchRepository {
     if (this.current.get(c.owner) === c.channelId) this.current.delete(c.owner);
   }
 
-  async allChannels(): Promise<ChannelRecord[]> {
-    return [...this.channels.values()].sort((a, b) => a.expiration - b.expiration).map((c) => ({ ...c }));
+  async channelPage(offset: number, limit: number): Promise<ChannelRecord[]> {
+    return [...this.channels.values()].sort((a, b) => a.expiration - b.expiration).slice(offset, offset + limit).map((c) => ({ ...c }));
   }
 
   async syncToken(owner: string): Promise<string | null> {

@@ -79,6 +79,7 @@ export class BenchDaemon {
         ORG_NAME: 'Bench Corp',
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
         CLOCK_OFFSET_MS: String(o.clockOffsetMs),
+        ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
         ...o.env,
       },
     });
