@@ -79,7 +79,8 @@ export class BenchDaemon {
         ORG_NAME: 'Bench Corp',
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
         CLOCK_OFFSET_MS: String(o.clockOffsetMs),
-        ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
+        // As the Dockerfile: two glibc malloc arenas (see there); MALLOC_ARENA_MAX in the bench's environment wins.
+        MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
         ...o.env,
       },
     });
