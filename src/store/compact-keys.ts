@@ -92,15 +92,25 @@ export function expandKeys(value: unknown): unknown {
 }
 
 function rename(value: unknown, names: Map<string, string>): unknown {
-  if (Array.isArray(value)) return value.map((v) => rename(v, names));
   if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = rename(value[i], names);
+    return out;
+  }
+  // A plain loop (no entries() arrays): every record is renamed on each read and write, a burst of 2,000 windows
+  // does it ~10,000 times.
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
+  const source = value as Record<string, unknown>;
+  for (const k in source) {
+    if (!Object.prototype.hasOwnProperty.call(source, k)) continue;
+    const v = source[k];
     if (v === undefined) continue;
     const name = names.get(k) ?? k;
+    const renamed = v !== null && typeof v === 'object' ? rename(v, names) : v;
     // An own "__proto__" (JSON.parse makes one) stays a property, never the object's prototype.
-    if (name === '__proto__') Object.defineProperty(out, name, { value: rename(v, names), enumerable: true, writable: true, configurable: true });
-    else out[name] = rename(v, names);
+    if (name === '__proto__') Object.defineProperty(out, name, { value: renamed, enumerable: true, writable: true, configurable: true });
+    else out[name] = renamed;
   }
   return out;
 }
