@@ -182,18 +182,43 @@ export class Workers {
   }
 
   private async watch(services: WorkerServices, job: Job): Promise<void> {
-    // A request already answered by a round that began after it was made ends here (see RoundCoalescer).
-    if (job.name === 'maintain-channels' && !this.channelRounds.needed(job.timestamp)) return;
+    if (job.name !== 'watch-tick') {
+      // A request already answered by a round that began after it was made ends here (see RoundCoalescer).
+      if (job.name === 'maintain-channels' && !this.channelRounds.needed(job.timestamp)) return;
+      await this.channelRound(services);
+      return;
+    }
+    // The watch tick: each step runs even when one before it failed — the poll is the safety net for lost push
+    // notifications and must not wait for a channel round that cannot complete. The first failure fails the job.
+    const failures: Error[] = [];
+    const step = async (name: string, run: () => Promise<void>) => {
+      try {
+        await run();
+      } catch (err) {
+        failures.push(err as Error);
+        this.logger.error({ step: name, err: (err as Error).message }, 'watch tick: a step failed (the others ran)');
+      }
+    };
+    await step('channel round', () => this.channelRound(services));
+    await step('stranded deliveries', async () => {
+      const stranded = await services.fires.recoverStranded();
+      if (stranded > 0) this.logger.warn({ remediations: stranded }, 'deliveries left without a job ended as delivery_failed');
+    });
+    // Catches up lifecycle webhooks whose dispatch request was lost (a crash right after a commit).
+    await step('lifecycle dispatch', async () => {
+      await services.lifecycle.dispatch();
+    });
+    await step('poll', async () => {
+      const due = await services.watch.pollDue();
+      if (due.length > 0) this.logger.debug({ owners: due.length }, 'poll: calendars due for a sync');
+    });
+    if (failures.length > 0) throw failures[0];
+  }
+
+  private async channelRound(services: WorkerServices): Promise<void> {
     this.channelRounds.started(Date.now());
     await this.scheduler.channelRoundStarting();
     const round = await services.watch.maintainChannels();
     if (round.opened + round.renewed + round.stopped > 0) this.logger.info(round, 'push channels maintained');
-    if (job.name !== 'watch-tick') return;
-    const stranded = await services.fires.recoverStranded();
-    if (stranded > 0) this.logger.warn({ remediations: stranded }, 'deliveries left without a job ended as delivery_failed');
-    // Catches up lifecycle webhooks whose dispatch request was lost (a crash right after a commit).
-    await services.lifecycle.dispatch();
-    const due = await services.watch.pollDue();
-    if (due.length > 0) this.logger.debug({ owners: due.length }, 'poll: calendars due for a sync');
   }
 }
