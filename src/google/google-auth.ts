@@ -13,12 +13,19 @@ export const CALENDAR_SCOPES = [
 /** Hard-coded in google-auth-library (build/src/gtoken/getToken.js); a token_uri in the key file is ignored. */
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 
+/** Owners whose client (and token) is kept, by default (see OwnerAuthOptions.maxOwners). */
+export const DEFAULT_MAX_OWNERS = 2_000;
+
 export interface OwnerAuthOptions {
   clientEmail: string;
   privateKey: string;
   /** Token endpoint; anything other than GOOGLE_TOKEN_URL (an emulator) is reached by rewriting the request URL. */
   tokenUrl?: string;
-  /** How many owners keep a client (and so a cached token). Least recently used are dropped. Default 10,000. */
+  /**
+   * How many owners keep a client (and so a cached token). Least recently used are dropped. Default 2,000: a token
+   * lives an hour, so a client only saves a token request for an owner touched again within it (a booking's
+   * calls, a burst's last looks); each costs ~2–3 KB of heap (10,000 were ~25 MB of a 300 MB daemon).
+   */
   maxOwners?: number;
   /** Timeout of a token request in ms. Default 30,000. */
   timeoutMs?: number;
@@ -45,7 +52,7 @@ export class OwnerAuthProvider {
   private readonly timeoutMs: number;
 
   constructor(private readonly options: OwnerAuthOptions) {
-    this.maxOwners = Math.max(1, options.maxOwners ?? 10_000);
+    this.maxOwners = Math.max(1, options.maxOwners ?? DEFAULT_MAX_OWNERS);
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
