@@ -53,7 +53,9 @@ export function toStoredEvent(r: Remediation, draft: EventDraft, occurredAt: num
 
 /**
  * The codes history entries store for event types and actors: their place here. APPEND ONLY, as compact-keys.ts's
- * dictionary (a code, once written, keeps meaning the same name); a type or actor not here is stored by name.
+ * dictionary (a code, once written, keeps meaning the same name); a type or actor not here is stored by name. A copy
+ * of LIFECYCLE_EVENT_TYPES as of 2026-12 on purpose: reordering the domain's list must not change what stored codes
+ * mean (a unit test checks every type has a code).
  */
 export const STORED_EVENT_TYPES: readonly LifecycleEventType[] = [
   'remediation.created',
