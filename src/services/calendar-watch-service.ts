@@ -154,12 +154,13 @@ export class CalendarWatchService {
     }
     for (let offset = 0; ; ) {
       const page = await this.watch.channelPage(offset, ROUND_PAGE);
+      // Until a page comes back empty: a short page is not the end when a listed channel's record is missing.
+      if (page.length === 0) break;
       const stopped = await Promise.all(page.map((channel) => calls.run(() => this.stopIfUnneeded(channel, needed, now))));
       const gone = stopped.filter(Boolean).length;
       round.stopped += gone;
       // The stopped ones left the list: the next page starts that many earlier (one stopped by another replica
       // meanwhile may make this round pass over a channel; the next round sees it).
-      if (page.length < ROUND_PAGE) break;
       offset += page.length - gone;
     }
     return round;

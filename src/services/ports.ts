@@ -75,7 +75,7 @@ export interface WatchRepository {
   channel(channelId: string): Promise<ChannelRecord | null>;
   currentChannel(owner: string): Promise<ChannelRecord | null>;
   removeChannel(c: ChannelRecord): Promise<void>;
-  /** Channels we hold, earliest expiration first: `limit` of them from `offset`. */
+  /** Channels we hold, earliest expiration first: `limit` of them from `offset` (fewer only past the end, or where a listed record is gone). */
   channelPage(offset: number, limit: number): Promise<ChannelRecord[]>;
   syncToken(owner: string): Promise<string | null>;
   setSyncToken(owner: string, token: string | null): Promise<void>;
