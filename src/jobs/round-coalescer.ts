@@ -1,8 +1,8 @@
 /**
- * A full round (every owner's push channel, every booked window) answers every request made before it started. A
- * request job added while a round runs waits for the next; when rounds take longer than requests come (100,000
- * booked windows, a booking every 20 ms), such jobs pile up and each would run a whole round again. This says which
- * of them a round that started later has already answered, so they end at once.
+ * A full round (every owner's push channel, every booked window) answers every request made before it started.
+ * BullmqScheduler.requestChannelMaintenance keeps at most one request job waiting; this says when a round that
+ * started after that job was added (a watch tick's) has already answered it, so it ends at once instead of running
+ * a whole round again (and it ends the jobs an older daemon let pile up).
  *
  * Per daemon (a round of another daemon is not known here: at most one more round each). Job times are the adding
  * daemon's clock: a request counts as answered only if it was made CLOCK_MARGIN_MS before the round began.

@@ -27,7 +27,6 @@ export type WindowTimer =
 
 export type FireTimer = Extract<WindowTimer, { kind: 'fire' }>;
 export type UpcomingTimer = Extract<WindowTimer, { kind: 'upcoming' }>;
-export type BothTimer = Extract<WindowTimer, { kind: 'window' }>;
 
 /** A taken timer: done() with it once its job exists. */
 export interface TakenTimer {

@@ -79,7 +79,6 @@ redis.call('hset', KEYS[1], ARGV[1], ARGV[2] .. '|' .. ARGV[4])
 redis.call('del', KEYS[2])
 return 1`;
 
-/** KEYS[1] the host's hash, KEYS[2] the older layout's id counter: continued from, then removed. Returns the next. */
 /**
  * KEYS[1] the owner's hash, KEYS[2] the owner's sorted set of ids · ARGV[1] a remediation id, ARGV[2] its creation
  * time, ARGV[3] OWNER_IDS_MAX. The owner's remediation ids live in the hash's `ids` field (space-separated)
@@ -97,6 +96,7 @@ end
 redis.call('zadd', KEYS[2], ARGV[2], ARGV[1])
 return 2`;
 
+/** KEYS[1] the host's hash, KEYS[2] the older layout's id counter: continued from, then removed. Returns the next. */
 const NEXT_HOST_SEQ = `
 local old = redis.call('get', KEYS[2])
 if old then
