@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { RedisLock } from './redis-lock';
 import { compactKeys, expandKeys } from './compact-keys';
 import { movedField } from './moved-field';
+import { packJson, unpackJson } from './packed-json';
 import { compareStreamIds, decodeHistoryEntry, decodeListCursor, encodeHistoryEntry, encodeListCursor, isAfter, matchesFeed, matchesList, newestFirst, toStoredEvent, type ListCursor } from './remediation-query';
 
 export { compareStreamIds, decodeListCursor, InvalidCursorError } from './remediation-query';
@@ -156,8 +157,9 @@ export interface FeedQuery {
  * Where remediations and their indexes live. Every key starts with one prefix holding a Redis Cluster hash tag
  * (default "{mw}") so multi-key transactions stay on one slot.
  *
- *   {mw}:rem:<id>                 remediation JSON, property names as short codes (compact-keys.ts; records
- *                                 written before 2026-12 have the full names and read as they are)
+ *   {mw}:rem:<id>                 remediation JSON, property names as short codes (compact-keys.ts), packed
+ *                                 (packed-json.ts: deflated against a preset dictionary, ~60 % smaller); records
+ *                                 written before 2026-12 are plain JSON, some with the full names: read as they are
  *   {mw}:rems                     zset of every remediation id, by creation time
  *   {mw}:host:<hostId>            hash of the host's small state: `open` (id of its open remediation), `seq` (id
  *                                 counter), `at:<policyId>` (time of the last event applied for that policy)
@@ -183,7 +185,8 @@ export interface FeedQuery {
  *   {mw}:fired-unchecked          zset of windows that fired and were not followed up in Fleet yet, by window end
  *                                 (kept only with FLEET_URL: REBOOK_AFTER_FIRE_MINUTES after the end, Fleet is asked)
  *   {mw}:rem:<id>:history         list of the remediation's events, oldest first (JSON arrays, see
- *                                 encodeHistoryEntry; entries written before 2026-12 are the events' JSON objects)
+ *                                 encodeHistoryEntry, packed as the record; entries written before 2026-12 are
+ *                                 plain JSON: arrays, or the events' JSON objects)
  *   {mw}:status-counts            hash: remediations per status (for metrics)
  *   {mw}:events                   stream of every event, the global feed, trimmed to a length: each entry points at
  *                                 the event in its remediation's history (fields "r": id, "i": index), so every
@@ -199,6 +202,21 @@ export function encodeRemediation(r: Remediation): string {
 
 export function decodeRemediation(raw: string): Remediation {
   return expandKeys(JSON.parse(raw)) as Remediation;
+}
+
+/** A remediation's value in Redis: its record packed (packed-json.ts). */
+export function storedRemediation(r: Remediation): Buffer | string {
+  return packJson(encodeRemediation(r));
+}
+
+/** The remediation of a value in Redis: packed, or plain JSON (with or without property codes). */
+export function readStoredRemediation(stored: Buffer | string): Remediation {
+  return decodeRemediation(unpackJson(stored));
+}
+
+/** An event of `remediationId`'s history as Redis holds it: packed, or plain JSON (see decodeHistoryEntry). */
+export function readStoredHistoryEntry(stored: Buffer | string, remediationId: string): LifecycleEvent {
+  return decodeHistoryEntry(unpackJson(stored), remediationId);
 }
 
 export class RemediationStore implements RemediationRepository {
@@ -270,14 +288,14 @@ export class RemediationStore implements RemediationRepository {
   }
 
   async get(id: string): Promise<Remediation | null> {
-    const raw = await this.redis.get(this.key('rem', id));
-    return raw ? decodeRemediation(raw) : null;
+    const raw = await this.redis.getBuffer(this.key('rem', id));
+    return raw ? readStoredRemediation(raw) : null;
   }
 
   async getMany(ids: string[]): Promise<Remediation[]> {
     if (ids.length === 0) return [];
-    const raws = await this.redis.mget(ids.map((id) => this.key('rem', id)));
-    return raws.filter((r): r is string => r !== null).map(decodeRemediation);
+    const raws = await this.redis.mgetBuffer(ids.map((id) => this.key('rem', id)));
+    return raws.filter((r): r is Buffer => r !== null).map(readStoredRemediation);
   }
 
   async nextId(hostId: number): Promise<string> {
@@ -296,7 +314,7 @@ export class RemediationStore implements RemediationRepository {
     const stored: LifecycleEvent[] = [];
     const counts = new Map<RemediationStatus, number>();
     const histories: string[] = [];
-    const appended: string[] = [];
+    const appended: Array<Buffer | string> = [];
     for (const w of writes) {
       this.queueSave(m, w.remediation, w.index ?? {}, w.owner, w.previousStatus);
       if (w.previousStatus !== undefined && w.previousStatus !== w.remediation.status) {
@@ -306,7 +324,7 @@ export class RemediationStore implements RemediationRepository {
       for (const draft of w.events ?? []) {
         const event = toStoredEvent(w.remediation, draft, occurredAt);
         histories.push(this.key('rem', w.remediation.id, 'history'));
-        appended.push(encodeHistoryEntry(event), w.remediation.id);
+        appended.push(packJson(encodeHistoryEntry(event)), w.remediation.id);
         stored.push(event);
       }
     }
@@ -345,8 +363,8 @@ export class RemediationStore implements RemediationRepository {
 
   /** A remediation's events, oldest first. */
   async history(id: string): Promise<LifecycleEvent[]> {
-    const raws = await this.redis.lrange(this.key('rem', id, 'history'), 0, -1);
-    return raws.map((raw) => decodeHistoryEntry(raw, id));
+    const raws = await this.redis.lrangeBuffer(this.key('rem', id, 'history'), 0, -1);
+    return raws.map((raw) => readStoredHistoryEntry(raw, id));
   }
 
   /**
@@ -370,7 +388,7 @@ export class RemediationStore implements RemediationRepository {
         cursor = entries[k][0];
         // A reference whose history is gone (removed by hand) is passed over.
         const json = jsons[k];
-        const event = json ? decodeHistoryEntry(json.raw, json.remediationId) : null;
+        const event = json ? readStoredHistoryEntry(json.raw, json.remediationId) : null;
         if (event && matchesFeed(event, opts)) events.push(event);
         if (events.length >= opts.limit) break;
       }
@@ -380,7 +398,7 @@ export class RemediationStore implements RemediationRepository {
   }
 
   /** The events of feed entries: a reference ("r", "i") read from its remediation's history; older entries hold the JSON ("e"). */
-  private async feedEventJsons(entries: string[][]): Promise<Array<{ raw: string; remediationId: string } | null>> {
+  private async feedEventJsons(entries: string[][]): Promise<Array<{ raw: Buffer | string; remediationId: string } | null>> {
     const field = (fields: string[], name: string) => {
       for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
       return undefined;
@@ -388,13 +406,13 @@ export class RemediationStore implements RemediationRepository {
     const p = this.redis.pipeline();
     const pending: number[] = [];
     const refs: string[] = [];
-    const out: Array<{ raw: string; remediationId: string } | null> = entries.map((fields, k) => {
+    const out: Array<{ raw: Buffer | string; remediationId: string } | null> = entries.map((fields, k) => {
       const inline = field(fields, 'e');
       if (inline !== undefined) return { raw: inline, remediationId: '' };
       const r = field(fields, 'r');
       const i = field(fields, 'i');
       if (r === undefined || i === undefined) return null;
-      p.lindex(this.key('rem', r, 'history'), Number(i));
+      p.lindexBuffer(this.key('rem', r, 'history'), Number(i));
       pending.push(k);
       refs.push(r);
       return null;
@@ -404,7 +422,7 @@ export class RemediationStore implements RemediationRepository {
     pending.forEach((k, j) => {
       const [err, value] = results[j] ?? [];
       if (err) throw err;
-      out[k] = value ? { raw: value as string, remediationId: refs[j] } : null;
+      out[k] = value ? { raw: value as Buffer, remediationId: refs[j] } : null;
     });
     return out;
   }
@@ -433,7 +451,7 @@ export class RemediationStore implements RemediationRepository {
     const fresh = previous === undefined || previous === null;
     const was = (status: RemediationStatus) => previous === undefined || previous === status;
     const wasOpen = previous === undefined || (previous !== null && OPEN_STATUSES.has(previous));
-    m.set(this.key('rem', r.id), encodeRemediation(r));
+    m.set(this.key('rem', r.id), storedRemediation(r));
     if (fresh) {
       m.zadd(this.key('rems'), Date.parse(r.createdAt), r.id);
     }

@@ -139,4 +139,24 @@ describe('RemediationStore key layout (real Redis)', () => {
     expect(await store.cachedTimeZone(OWNER)).toBeNull();
     expect(await redis.exists(`${prefix}:tz:${OWNER}`)).toBe(0);
   });
+
+  it('records and events are packed; an older daemon’s plain JSON ones still read, in the feed too', async () => {
+    const older = { ...booked('h42-1', 42), status: 'booked' as const };
+    const olderEvent = { id: 'evt_old1', type: 'window.booked', occurred_at: new Date(T0).toISOString(), remediation_id: 'h42-1', host_id: 42, email: OWNER, actor: 'system', data: { status: 'booked' } };
+    // As a daemon before packing wrote them: the record's JSON, an event's JSON object, a feed entry pointing at it.
+    await redis.multi().set(`${prefix}:rem:h42-1`, JSON.stringify(older)).rpush(`${prefix}:rem:h42-1:history`, JSON.stringify(olderEvent)).xadd(`${prefix}:events`, '*', 'r', 'h42-1', 'i', '0').exec();
+    const newer = booked('h43-1', 43);
+    const [stored] = await store.commit([{ remediation: newer, previousStatus: null, events: [{ type: 'remediation.created', actor: 'producer', data: { policies: newer.policies } }] }], T0 + 1000);
+
+    const rawRecord = await redis.getBuffer(`${prefix}:rem:h43-1`);
+    const [rawEvent] = await redis.lrangeBuffer(`${prefix}:rem:h43-1:history`, 0, -1);
+    expect(rawRecord?.[0]).toBe(0x01);
+    expect(rawEvent[0]).toBe(0x01);
+
+    expect(await store.get('h42-1')).toEqual(older);
+    expect(await store.getMany(['h42-1', 'h43-1'])).toEqual([older, newer]);
+    expect(await store.history('h42-1')).toEqual([olderEvent]);
+    expect(await store.history('h43-1')).toEqual([stored]);
+    expect((await store.readFeed({ limit: 10 })).events).toEqual([olderEvent, stored]);
+  });
 });

@@ -5,8 +5,7 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 import type { LifecycleEvent } from '../../../src/domain/lifecycle-event';
 import type { Remediation, RemediationView } from '../../../src/domain/remediation';
-import { decodeHistoryEntry } from '../../../src/store/remediation-query';
-import { decodeRemediation } from '../../../src/store/remediation-store';
+import { readStoredHistoryEntry, readStoredRemediation } from '../../../src/store/remediation-store';
 import { CalendarEmulator, createServiceAccountKey } from '../../../src/sandbox/calendar-emulator';
 import { TEST_TOKENS } from '../../support/daemon-client';
 import { DaemonProcess } from '../../support/daemon-process';
@@ -180,7 +179,7 @@ export class AdminChaosEnv {
       const ids = await redis.zrange(key('rems'), '0', '-1');
       // The index is read again inside the transaction: a remediation created meanwhile → read again.
       const m = redis.multi().zrange(key('rems'), '0', '-1');
-      for (const id of ids) m.get(key('rem', id)).lrange(key('rem', id, 'history'), 0, -1);
+      for (const id of ids) m.getBuffer(key('rem', id)).lrangeBuffer(key('rem', id, 'history'), 0, -1);
       m.xrange(key('events'), '-', '+');
       const results = await m.exec();
       if (!results) throw new Error('the snapshot transaction was aborted');
@@ -189,8 +188,8 @@ export class AdminChaosEnv {
       const again = results[0][1] as string[];
       if (again.join() !== ids.join()) continue;
       const remediations = ids.map((id, i) => ({
-        r: decodeRemediation(results[1 + 2 * i][1] as string),
-        history: (results[2 + 2 * i][1] as string[]).map((e) => decodeHistoryEntry(e, id)),
+        r: readStoredRemediation(results[1 + 2 * i][1] as Buffer),
+        history: (results[2 + 2 * i][1] as Buffer[]).map((e) => readStoredHistoryEntry(e, id)),
       }));
       const stream = results[results.length - 1][1] as Array<[string, string[]]>;
       // Each feed entry points at its event in a remediation's history (read in the same transaction).
