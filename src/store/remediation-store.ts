@@ -160,7 +160,9 @@ export interface FeedQuery {
  *   {mw}:rem:<id>                 remediation JSON, property names as short codes (compact-keys.ts), packed
  *                                 (packed-json.ts: deflated against a preset dictionary, ~60 % smaller); records
  *                                 written before 2026-12 are plain JSON, some with the full names: read as they are
- *   {mw}:rems                     zset of every remediation id, by creation time
+ *   {mw}:rems                     zset of the closed remediations' ids, by creation time (the open ones are in
+ *                                 `{mw}:open`: listing every remediation reads both; a daemon before 2026-12 kept
+ *                                 every id here, so an open one may be in both)
  *   {mw}:host:<hostId>            hash of the host's small state: `open` (id of its open remediation), `seq` (id
  *                                 counter), `at:<policyId>` (time of the last event applied for that policy)
  *                                 The host's remediation ids are `h<hostId>-1` … `h<hostId>-<seq>`: listing a host
@@ -349,13 +351,18 @@ export class RemediationStore implements RemediationRepository {
   async recountStatusesIfMissing(): Promise<boolean> {
     if ((await this.redis.exists(this.key('status-counts'))) === 1) return false;
     const counts = new Map<string, number>();
-    let cursor = 0;
-    for (;;) {
-      const ids = await this.redis.zrange(this.key('rems'), String(cursor), String(cursor + 499));
-      if (ids.length === 0) break;
+    const count = async (ids: string[]) => {
       for (const r of await this.getMany(ids)) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
-      cursor += ids.length;
+    };
+    let ids: string[] = [];
+    for await (const entry of this.idsNewestFirst('+inf', 500)) {
+      ids.push(entry.id);
+      if (ids.length === 500) {
+        await count(ids);
+        ids = [];
+      }
     }
+    await count(ids);
     if (counts.size === 0) return false;
     await this.redis.hset(this.key('status-counts'), Object.fromEntries(counts));
     return true;
@@ -452,18 +459,21 @@ export class RemediationStore implements RemediationRepository {
     const was = (status: RemediationStatus) => previous === undefined || previous === status;
     const wasOpen = previous === undefined || (previous !== null && OPEN_STATUSES.has(previous));
     m.set(this.key('rem', r.id), storedRemediation(r));
-    if (fresh) {
-      m.zadd(this.key('rems'), Date.parse(r.createdAt), r.id);
-    }
     if (r.email && (fresh || formerOwner !== r.email)) m.eval(ADD_OWNER_ID, 2, this.key('owner', r.email), this.key('owner', r.email, 'rem-ids'), r.id, Date.parse(r.createdAt), OWNER_IDS_MAX);
     if (r.status === 'booked' && r.start) m.zadd(this.key('booked'), Date.parse(r.start), r.id);
     else if (was('booked')) m.zrem(this.key('booked'), r.id);
     if (r.status === 'firing') {
       if (previous !== 'firing') m.zadd(this.key('firing'), Date.parse(r.firedAt ?? r.updatedAt), r.id);
     } else if (was('firing')) m.zrem(this.key('firing'), r.id);
+    // An open remediation is listed in `open`, a closed one in `rems` (see the layout above).
+    const wasClosed = previous === undefined || (previous !== null && !OPEN_STATUSES.has(previous));
     if (isOpen(r)) {
       if (fresh || !wasOpen) m.zadd(this.key('open'), Date.parse(r.createdAt), r.id);
-    } else if (wasOpen) m.zrem(this.key('open'), r.id);
+      if (wasClosed) m.zrem(this.key('rems'), r.id);
+    } else {
+      if (wasOpen) m.zrem(this.key('open'), r.id);
+      if (fresh || wasOpen) m.zadd(this.key('rems'), Date.parse(r.createdAt), r.id);
+    }
     if (this.followUpFired) {
       const unchecked = r.firedAt && r.end && !r.fleetFollowedUpAt && (r.status === 'firing' || r.status === 'fired' || r.status === 'delivery_failed');
       if (unchecked) m.zadd(this.key('fired-unchecked'), Date.parse(r.end as string), r.id);
@@ -497,6 +507,41 @@ export class RemediationStore implements RemediationRepository {
     }
     await this.redis.set(marker, new Date().toISOString());
     return added;
+  }
+
+  /**
+   * Every remediation's id and creation time from `max` (a score, inclusive) down, newest first (creation time,
+   * then id, both descending): the open ones (`open`) and the closed ones (`rems`) merged, each read `chunk` at a
+   * time. An id in both (an older daemon kept every id in `rems`) comes once. Like any paging over a changing set, one
+   * created or closed meanwhile may be missed or seen twice.
+   */
+  async *idsNewestFirst(max: string, chunk: number): AsyncGenerator<ListCursor> {
+    const closed = this.zsetNewestFirst(this.key('rems'), max, chunk);
+    const open = this.zsetNewestFirst(this.key('open'), max, chunk);
+    let a = await closed.next();
+    let b = await open.next();
+    let last: string | null = null;
+    while (!a.done || !b.done) {
+      let entry: ListCursor;
+      if (b.done || (!a.done && (a.value.createdMs > b.value.createdMs || (a.value.createdMs === b.value.createdMs && a.value.id >= b.value.id)))) {
+        entry = a.value as ListCursor;
+        a = await closed.next();
+      } else {
+        entry = b.value;
+        b = await open.next();
+      }
+      if (entry.id === last) continue;
+      last = entry.id;
+      yield entry;
+    }
+  }
+
+  private async *zsetNewestFirst(key: string, max: string, chunk: number): AsyncGenerator<ListCursor> {
+    for (let offset = 0; ; offset += chunk) {
+      const raw = await this.redis.zrevrangebyscore(key, max, '-inf', 'WITHSCORES', 'LIMIT', offset, chunk);
+      for (let i = 0; i < raw.length; i += 2) yield { id: raw[i], createdMs: Number(raw[i + 1]) };
+      if (raw.length < chunk * 2) return;
+    }
   }
 
   /** Ids of every open remediation, oldest first (the Fleet sync's work list). */
@@ -634,31 +679,29 @@ export class RemediationStore implements RemediationRepository {
       // Newest first from the cursor, a chunk at a time; a rare filter stops after `maxScan` entries and answers
       // what it found with a cursor past what it read, so no page costs a scan of every remediation.
       page = [];
-      const max = after ? String(after.createdMs) : '+inf';
       const chunk = Math.max(200, limit * 2);
       const maxScan = Math.max(5000, limit * 10);
+      const entries = this.idsNewestFirst(after ? String(after.createdMs) : '+inf', chunk)[Symbol.asyncIterator]();
       let scanned = 0;
       let lastScanned: ListCursor | null = null;
-      for (let offset = 0; page.length <= limit && scanned < maxScan; offset += chunk) {
-        const raw = await this.redis.zrevrangebyscore(this.key('rems'), max, '-inf', 'WITHSCORES', 'LIMIT', offset, chunk);
-        if (raw.length === 0) {
-          lastScanned = null;
-          break;
-        }
+      let exhausted = false;
+      while (!exhausted && page.length <= limit && scanned < maxScan) {
         const ids: string[] = [];
-        for (let i = 0; i < raw.length; i += 2) {
-          ids.push(raw[i]);
-          const entry = { id: raw[i], createdMs: Number(raw[i + 1]) };
+        while (ids.length < chunk) {
+          const next = await entries.next();
+          if (next.done) {
+            exhausted = true;
+            break;
+          }
+          const entry = next.value;
+          ids.push(entry.id);
           // Entries at or before the cursor (same time, higher id) were on earlier pages.
           if (!after || entry.createdMs < after.createdMs || entry.id < after.id) lastScanned = entry;
         }
         scanned += ids.length;
         page.push(...(await this.getMany(ids)).filter(keep));
-        if (ids.length < chunk) {
-          lastScanned = null;
-          break;
-        }
       }
+      if (exhausted) lastScanned = null;
       page = page.sort(newestFirst).slice(0, limit + 1);
       if (page.length <= limit && lastScanned) {
         // Scanned as far as allowed without filling the page: continue from the last entry read.

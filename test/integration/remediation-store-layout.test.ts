@@ -159,4 +159,49 @@ describe('RemediationStore key layout (real Redis)', () => {
     expect(await store.history('h43-1')).toEqual([stored]);
     expect((await store.readFeed({ limit: 10 })).events).toEqual([olderEvent, stored]);
   });
+
+  it('open remediations are listed in `open`, closed ones in `rems`; listing reads both, older daemons’ ids once', async () => {
+    const at = (ms: number) => new Date(T0 + ms).toISOString();
+    // An older daemon kept every id in `rems`, the open ones in `open` too.
+    const legacyOpen = { ...booked('h1-1', 1), createdAt: at(1), updatedAt: at(1) };
+    const legacyClosed = { ...booked('h2-1', 2), status: 'resolved' as const, createdAt: at(2), updatedAt: at(2) };
+    await redis
+      .multi()
+      .set(`${prefix}:rem:h1-1`, JSON.stringify(legacyOpen))
+      .set(`${prefix}:rem:h2-1`, JSON.stringify(legacyClosed))
+      .zadd(`${prefix}:rems`, T0 + 1, 'h1-1', T0 + 2, 'h2-1')
+      .zadd(`${prefix}:open`, T0 + 1, 'h1-1')
+      .exec();
+    // 450 new ones (3 chunks of the listing's reads), every third closed, some at the same creation time.
+    const fresh = Array.from({ length: 450 }, (_, i) => ({ ...booked(`h${100 + i}-1`, 100 + i), createdAt: at(10 + Math.floor(i / 2)), status: i % 3 === 0 ? ('resolved' as const) : ('booked' as const) }));
+    await store.commit(fresh.map((r) => ({ remediation: r, previousStatus: null })), T0);
+    expect(await redis.zcard(`${prefix}:open`)).toBe(1 + 300);
+    expect(await redis.zcard(`${prefix}:rems`)).toBe(2 + 150);
+    expect(await redis.zscore(`${prefix}:rems`, 'h101-1')).toBeNull();
+
+    // Closing moves an id from `open` to `rems`; the legacy open one closing stays in `rems` once.
+    await store.commit([{ remediation: { ...fresh[1], status: 'resolved' }, previousStatus: 'booked' }, { remediation: { ...legacyOpen, status: 'cancelled' }, previousStatus: 'booked' }], T0);
+    expect(await redis.zscore(`${prefix}:open`, 'h101-1')).toBeNull();
+    expect(await redis.zscore(`${prefix}:rems`, 'h101-1')).toBe(String(Date.parse(fresh[1].createdAt)));
+    expect(await redis.zscore(`${prefix}:open`, 'h1-1')).toBeNull();
+
+    // Every remediation listed once, newest first (creation time, then id, descending), page after page.
+    const expected = [...fresh.map((r) => ({ id: r.id, ms: Date.parse(r.createdAt) })), { id: 'h1-1', ms: T0 + 1 }, { id: 'h2-1', ms: T0 + 2 }]
+      .sort((a, b) => b.ms - a.ms || (a.id < b.id ? 1 : -1))
+      .map((e) => e.id);
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.list({ limit: 100, cursor });
+      listed.push(...page.remediations.map((r) => r.id));
+      cursor = page.next ?? undefined;
+    } while (cursor);
+    expect(listed).toEqual(expected);
+    expect((await store.list({ status: 'resolved', limit: 500 })).remediations).toHaveLength(151 + 1);
+
+    // Counts rebuilt from both sets count each remediation once.
+    await redis.del(`${prefix}:status-counts`);
+    expect(await store.recountStatusesIfMissing()).toBe(true);
+    expect(await store.statusCounts()).toEqual({ booked: 299, resolved: 152, cancelled: 1 });
+  });
 });

@@ -176,20 +176,22 @@ export class AdminChaosEnv {
     const redis = this.client as Redis;
     const key = (...parts: string[]) => [this.prefix, ...parts].join(':');
     for (;;) {
-      const ids = await redis.zrange(key('rems'), '0', '-1');
-      // The index is read again inside the transaction: a remediation created meanwhile → read again.
-      const m = redis.multi().zrange(key('rems'), '0', '-1');
+      // Closed remediations are listed in `rems`, open ones in `open`.
+      const every = (closed: string[], open: string[]) => [...new Set([...closed, ...open])].sort();
+      const ids = every(await redis.zrange(key('rems'), '0', '-1'), await redis.zrange(key('open'), '0', '-1'));
+      // The indexes are read again inside the transaction: a remediation created or closed meanwhile → read again.
+      const m = redis.multi().zrange(key('rems'), '0', '-1').zrange(key('open'), '0', '-1');
       for (const id of ids) m.getBuffer(key('rem', id)).lrangeBuffer(key('rem', id, 'history'), 0, -1);
       m.xrange(key('events'), '-', '+');
       const results = await m.exec();
       if (!results) throw new Error('the snapshot transaction was aborted');
       const failed = results.find(([err]) => err);
       if (failed) throw failed[0];
-      const again = results[0][1] as string[];
+      const again = every(results[0][1] as string[], results[1][1] as string[]);
       if (again.join() !== ids.join()) continue;
       const remediations = ids.map((id, i) => ({
-        r: readStoredRemediation(results[1 + 2 * i][1] as Buffer),
-        history: (results[2 + 2 * i][1] as Buffer[]).map((e) => readStoredHistoryEntry(e, id)),
+        r: readStoredRemediation(results[2 + 2 * i][1] as Buffer),
+        history: (results[3 + 2 * i][1] as Buffer[]).map((e) => readStoredHistoryEntry(e, id)),
       }));
       const stream = results[results.length - 1][1] as Array<[string, string[]]>;
       // Each feed entry points at its event in a remediation's history (read in the same transaction).
