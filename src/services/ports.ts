@@ -74,6 +74,10 @@ export interface WatchRepository {
   saveChannel(c: ChannelRecord): Promise<void>;
   channel(channelId: string): Promise<ChannelRecord | null>;
   currentChannel(owner: string): Promise<ChannelRecord | null>;
+  /** Each owner's current channel (null: none), in owners' order: a channel round reads a page of owners at once. */
+  currentChannels(owners: string[]): Promise<Array<ChannelRecord | null>>;
+  /** Each owner's current channel id (null: none), in owners' order, without reading the records. */
+  currentChannelIds(owners: string[]): Promise<Array<string | null>>;
   removeChannel(c: ChannelRecord): Promise<void>;
   /** Channels we hold, earliest expiration first: `limit` of them from `offset` (fewer only past the end, or where a listed record is gone). */
   channelPage(offset: number, limit: number): Promise<ChannelRecord[]>;

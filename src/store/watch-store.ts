@@ -121,6 +121,32 @@ export class WatchStore implements WatchRepository, EchoLedger {
     return id ? this.channel(id) : null;
   }
 
+  async currentChannels(owners: string[]): Promise<Array<ChannelRecord | null>> {
+    const ids = await this.currentChannelIds(owners);
+    const wanted = ids.filter((id): id is string => id !== null);
+    if (wanted.length === 0) return ids.map(() => null);
+    const raws = await this.redis.mget(wanted.map((id) => this.key('channel', id)));
+    const records = new Map(wanted.map((id, i) => [id, raws[i]]));
+    return ids.map((id) => {
+      const raw = id === null ? null : records.get(id);
+      return raw ? parseChannelRecord(raw) : null;
+    });
+  }
+
+  /** One pipeline for all the owners: their hash's `channel` field, or the older layout's key (as ownerField). */
+  async currentChannelIds(owners: string[]): Promise<Array<string | null>> {
+    if (owners.length === 0) return [];
+    const p = this.redis.pipeline();
+    for (const owner of owners) p.hget(this.key('owner', owner), 'channel').get(this.key('owner', owner, 'channel'));
+    const results = (await p.exec()) ?? [];
+    return owners.map((_, i) => {
+      const [hashErr, field] = results[2 * i] ?? [null, null];
+      const [legacyErr, legacy] = results[2 * i + 1] ?? [null, null];
+      if (hashErr || legacyErr) throw hashErr ?? legacyErr;
+      return ((field ?? legacy) as string | null) ?? null;
+    });
+  }
+
   /** Forgets a channel (after channels.stop, or once expired); the owner's pointer only if it still names it. */
   async removeChannel(c: ChannelRecord): Promise<void> {
     await this.redis.multi().del(this.key('channel', c.channelId)).zrem(this.key('channels'), c.channelId).exec();

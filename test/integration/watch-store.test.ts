@@ -46,6 +46,21 @@ describe('WatchStore', () => {
     expect(await store.channel('mw-new')).toEqual(record);
   });
 
+  it('reads a page of owners’ current channels at once: the hash’s pointer, an older daemon’s key, none, a lost record', async () => {
+    const store = new WatchStore(redis, prefix);
+    const a: ChannelRecord = { channelId: 'mw-a', resource: 'res-a', owner: 'a@acme.com', token: 't-a', expiration: 1_900_000_000_000 };
+    await store.saveChannel(a);
+    await writeLegacyChannel({ channelId: 'mw-old', resourceId: 'res-old', owner: OWNER, token: 't-old', expiration: 1_900_000_000_001 });
+    // An owner whose pointer names a record that is gone.
+    await redis.hset(`${prefix}:owner:lost@acme.com`, 'channel', 'mw-lost');
+    const owners = ['a@acme.com', 'nobody@acme.com', OWNER, 'lost@acme.com'];
+    expect(await store.currentChannelIds(owners)).toEqual(['mw-a', null, 'mw-old', 'mw-lost']);
+    expect(await store.currentChannels(owners)).toEqual([a, null, { channelId: 'mw-old', resource: 'res-old', owner: OWNER, token: 't-old', expiration: 1_900_000_000_001 }, null]);
+    // Each answers as the one-owner read does.
+    for (const [i, owner] of owners.entries()) expect((await store.currentChannels(owners))[i]).toEqual(await store.currentChannel(owner));
+    expect(await store.currentChannels([])).toEqual([]);
+  });
+
   it('reads a record an older daemon wrote with `resourceId`', async () => {
     const legacy = { channelId: 'mw-old', resourceId: 'res-old', owner: OWNER, token: 'old-secret', expiration: 1_900_000_000_000 };
     await writeLegacyChannel(legacy);

@@ -31,7 +31,8 @@ describe('CalendarWatchService on in-memory ports: subscriptions through the cha
     const w = fakeWorld({ now: MONDAY_NOON, lifecycleNotificationUrl: LIFECYCLE_URL });
     const channel = await watched(w);
     expect(channel).toMatchObject({ owner: OWNER, resource: `resource-${OWNER}`, expiration: Date.parse(TUESDAY_EARLY) + 3600_000 });
-    expect(channel.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // 128 random bits, base64url.
+    expect(channel.token).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(w.calendar.subscriptions.get(channel.channelId)).toEqual({
       owner: OWNER,
       resource: channel.resource,

@@ -22,6 +22,14 @@ export class InMemoryWatchStore implements WatchRepository {
     return id ? this.channel(id) : null;
   }
 
+  async currentChannels(owners: string[]): Promise<Array<ChannelRecord | null>> {
+    return Promise.all(owners.map((owner) => this.currentChannel(owner)));
+  }
+
+  async currentChannelIds(owners: string[]): Promise<Array<string | null>> {
+    return owners.map((owner) => this.current.get(owner) ?? null);
+  }
+
   async removeChannel(c: ChannelRecord): Promise<void> {
     this.channels.delete(c.channelId);
     if (this.current.get(c.owner) === c.channelId) this.current.delete(c.owner);
