@@ -89,11 +89,15 @@ export class FireBurst {
       const outcome = await this.delivery.record(ref, r, attempt);
       if (outcome.kind === 'retry') await scheduler.enqueueDelivery(ref, outcome.delayMs);
     }
+    // The started windows' owners have nothing left to watch: the channel round that stops their channels is asked
+    // for once the round's outcomes are stored — in a burst, after every round's sends (see above), so its calls to
+    // the provider (one stop per owner) do not compete with the webhooks. Nothing is missed meanwhile: a started
+    // window no longer moves.
+    await scheduler.requestChannelMaintenance();
   }
 
   /** The armed windows still current, started together (booked → firing, attempt 1 counted); the started ones. */
   private async startMany(windows: Array<{ remediationId: string; bookingNumber: number; start: string }>): Promise<Remediation[]> {
-    const { scheduler } = this.deps;
     const applied = await this.runner.applyMany(
       windows.map((w) => ({
         id: w.remediationId,
@@ -103,7 +107,6 @@ export class FireBurst {
     );
     const started = applied.flatMap((a) => (a.kind === 'applied' ? [a.after] : []));
     for (const c of started) this.starter.logStarted(c, 'system');
-    if (started.length > 0) await scheduler.requestChannelMaintenance();
     return started;
   }
 }

@@ -36,6 +36,7 @@ describe('services on in-memory ports: a burst of windows starting together', ()
     // Looked and armed: nothing fired before the start.
     expect(w.sender.sent).toHaveLength(0);
     const commitsBefore = w.store.commits;
+    const commitsBeforeAt = w.journal.entries.length;
 
     await w.scheduler.runFires();
 
@@ -47,6 +48,12 @@ describe('services on in-memory ports: a burst of windows starting together', ()
       expect(await w.store.get(id)).toMatchObject({ status: 'fired', delivery: { number: 1, attempts: 1, lastStatus: 200 } });
       expect((await w.history(id)).map((e) => e.type).slice(-2)).toEqual(['window.started', 'delivery.succeeded']);
     }
+    // The channel round that stops their owners' channels is asked for after the deliveries are stored, not while
+    // the webhooks are being sent.
+    const deliveriesStored = w.journal.indexOf((e) => e.kind === 'commit' && e.events.includes('delivery.succeeded'));
+    const channelRound = w.journal.entries.findIndex((e, i) => i > commitsBeforeAt && e.kind === 'job' && e.method === 'requestChannelMaintenance');
+    expect(deliveriesStored).toBeGreaterThan(-1);
+    expect(channelRound).toBeGreaterThan(deliveriesStored);
     // Their jobs come back after the start and find nothing left to do.
     w.clock.set('2026-11-24T09:00:05Z');
     await w.scheduler.runFires();
