@@ -17,8 +17,8 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
  * PACK_DICTIONARY_V1 is part of the stored format: it must NEVER change (a unit test pins its hash). A better
  * dictionary is a new format byte with its own, the old one still read.
  *
- * Operators read remediations and their events through the HTTP API (GET /remediations/:id, …/history, /events),
- * not with redis-cli; `unpackJson` is what the daemon and its tests use.
+ * Operators read remediations and their events through the HTTP API (GET /v1/remediations/:id with its history,
+ * GET /v1/events), not with redis-cli; `unpackJson` is what the daemon and its tests use.
  */
 const FORMAT_PACKED_V1 = 0x01;
 
