@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { packDictionaryHash, packJson, unpackJson } from '../../src/store/packed-json';
 import { encodeRemediation, readStoredHistoryEntry, readStoredRemediation, storedRemediation } from '../../src/store/remediation-store';
 import { encodeHistoryEntry, toStoredEvent } from '../../src/store/remediation-query';
@@ -60,6 +61,14 @@ describe('packed JSON (what Redis keeps of records and events)', () => {
     expect(readStoredRemediation(plain)).toEqual(booked);
     expect(readStoredRemediation(Buffer.from(plain))).toEqual(booked);
     expect(unpackJson(Buffer.from('["evt_1",0,null,"a@b.c",0,{}]'))).toBe('["evt_1",0,null,"a@b.c",0,{}]');
+  });
+
+  it('a value whose packed or unpacked form is longer than zlib’s 1 KB output chunk comes back whole', () => {
+    // Random base64 packs to ~75 % (6 bits of 8): several chunks each way.
+    const long = JSON.stringify({ description: randomBytes(3000).toString('base64') });
+    const stored = packJson(long);
+    expect(Buffer.isBuffer(stored) && stored.length > 2048).toBe(true);
+    expect(unpackJson(stored)).toBe(long);
   });
 
   it('non-ASCII text survives packing', () => {
