@@ -266,7 +266,7 @@ export class CalendarWatchService {
 
   private async openChannel(owner: string): Promise<ChannelRecord> {
     const { calendar, clock, logger } = this.deps;
-    // 128 random bits: as hard to guess as the 256 of before, and 21 bytes less per channel in Redis.
+    // 128 random bits (2^128 guesses; 256 before): out of reach either way, and 21 bytes less per channel in Redis.
     const token = randomBytes(16).toString('base64url');
     const opened = await calendar.changeFeed.subscribe(owner, {
       address: this.settings.notificationUrl,
