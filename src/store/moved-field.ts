@@ -9,3 +9,17 @@ export async function movedField(redis: Redis, hashKey: string, field: string, l
   const [value, legacy] = await Promise.all([redis.hget(hashKey, field), redis.get(legacyKey)]);
   return value ?? legacy;
 }
+
+/** movedField for many at once (`hashKeys[i]` with `legacyKeys[i]`): one pipeline, answers in the same order. */
+export async function movedFields(redis: Redis, hashKeys: string[], field: string, legacyKeys: string[]): Promise<Array<string | null>> {
+  if (hashKeys.length === 0) return [];
+  const p = redis.pipeline();
+  hashKeys.forEach((key, i) => p.hget(key, field).get(legacyKeys[i]));
+  const results = (await p.exec()) ?? [];
+  return hashKeys.map((_, i) => {
+    const [hashErr, value] = results[2 * i] ?? [null, null];
+    const [legacyErr, legacy] = results[2 * i + 1] ?? [null, null];
+    if (hashErr || legacyErr) throw hashErr ?? legacyErr;
+    return ((value ?? legacy) as string | null) ?? null;
+  });
+}

@@ -1,7 +1,7 @@
 import type { WatchRepository } from '../services/ports';
 import type { EchoCounts, EchoLedger } from '../services/own-write-echoes';
 import type { RedisClient as Redis } from '../lib/redis-connection';
-import { movedField } from './moved-field';
+import { movedField, movedFields } from './moved-field';
 
 /** A subscription ("push channel") we opened on one owner's calendar. */
 export interface ChannelRecord {
@@ -117,8 +117,8 @@ export class WatchStore implements WatchRepository, EchoLedger {
   }
 
   async currentChannel(owner: string): Promise<ChannelRecord | null> {
-    const id = await this.ownerField(owner, 'channel', 'channel');
-    return id ? this.channel(id) : null;
+    const [current] = await this.currentChannels([owner]);
+    return current;
   }
 
   async currentChannels(owners: string[]): Promise<Array<ChannelRecord | null>> {
@@ -134,17 +134,8 @@ export class WatchStore implements WatchRepository, EchoLedger {
   }
 
   /** One pipeline for all the owners: their hash's `channel` field, or the older layout's key (as ownerField). */
-  async currentChannelIds(owners: string[]): Promise<Array<string | null>> {
-    if (owners.length === 0) return [];
-    const p = this.redis.pipeline();
-    for (const owner of owners) p.hget(this.key('owner', owner), 'channel').get(this.key('owner', owner, 'channel'));
-    const results = (await p.exec()) ?? [];
-    return owners.map((_, i) => {
-      const [hashErr, field] = results[2 * i] ?? [null, null];
-      const [legacyErr, legacy] = results[2 * i + 1] ?? [null, null];
-      if (hashErr || legacyErr) throw hashErr ?? legacyErr;
-      return ((field ?? legacy) as string | null) ?? null;
-    });
+  currentChannelIds(owners: string[]): Promise<Array<string | null>> {
+    return movedFields(this.redis, owners.map((o) => this.key('owner', o)), 'channel', owners.map((o) => this.key('owner', o, 'channel')));
   }
 
   /** Forgets a channel (after channels.stop, or once expired); the owner's pointer only if it still names it. */
