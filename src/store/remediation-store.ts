@@ -515,7 +515,7 @@ export class RemediationStore implements RemediationRepository {
    * time. An id in both (an older daemon kept every id in `rems`) comes once. Like any paging over a changing set, one
    * created or closed meanwhile may be missed or seen twice.
    */
-  async *idsNewestFirst(max: string, chunk: number): AsyncGenerator<ListCursor> {
+  private async *idsNewestFirst(max: string, chunk: number): AsyncGenerator<ListCursor> {
     const closed = this.zsetNewestFirst(this.key('rems'), max, chunk);
     const open = this.zsetNewestFirst(this.key('open'), max, chunk);
     let a = await closed.next();
