@@ -11,10 +11,9 @@ export const FIRE_BATCH = 200;
 /** A round's outcomes wait at most this long for the other rounds' sends before they are stored. */
 const RECORD_WAIT_MAX_MS = 5000;
 
-/** What a burst takes from the fire service: a window's start as a happening, and its log line. */
+/** What a burst takes from the fire service: a window's start as a happening. */
 export interface WindowStarter {
   startHappening(cur: Remediation, actor: Actor, opts: StartOptions, attempting: boolean): Happening;
-  logStarted(c: Remediation, actor: Actor): void;
 }
 
 /**
@@ -105,8 +104,7 @@ export class FireBurst {
           cur.status === 'booked' && cur.bookingNumber === w.bookingNumber && cur.start === w.start ? this.starter.startHappening(cur, 'system', {}, true) : null,
       })),
     );
-    const started = applied.flatMap((a) => (a.kind === 'applied' ? [a.after] : []));
-    for (const c of started) this.starter.logStarted(c, 'system');
-    return started;
+    // Each start's log line is its event's (`lifecycle: window.started`, with late_ms and webhook_id).
+    return applied.flatMap((a) => (a.kind === 'applied' ? [a.after] : []));
   }
 }

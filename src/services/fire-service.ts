@@ -98,7 +98,6 @@ export class FireService {
     this.delivery = new DeliveryService(deps, runner, settings);
     this.burst = new FireBurst(deps, runner, this.delivery, {
       startHappening: (cur, actor, opts, attempting) => this.startHappening(cur, actor, opts, attempting),
-      logStarted: (c, actor) => this.logStarted(c, actor),
     });
   }
 
@@ -304,7 +303,6 @@ export class FireService {
       },
     });
     if (applied.kind !== 'applied') return null;
-    this.logStarted(applied.after, actor);
     await scheduler.requestChannelMaintenance();
     return applied.after;
   }
@@ -319,21 +317,5 @@ export class FireService {
     const parts = this.webhookParts(cur, payload.timestamp);
     const delivery = parts ? { ...first, parts: partsOf(first.webhookId, parts) } : first;
     return { type: 'window_started', delivery, actor, window, attempting };
-  }
-
-  private logStarted(c: Remediation, actor: Actor): void {
-    this.deps.logger.info(
-      {
-        remediation: c.id,
-        host: c.host.id,
-        owner: c.email,
-        start: c.start,
-        lateMs: Date.parse(c.firedAt ?? '') - Date.parse(c.start ?? ''),
-        webhookId: c.delivery?.webhookId,
-        policies: c.policies.map((p) => p.id),
-        actor,
-      },
-      'maintenance window fired: delivering the resolution webhook',
-    );
   }
 }

@@ -217,6 +217,6 @@ export class TransitionRunner {
 /** A few telling fields of an event for its log line (never the whole data: it may hold texts). */
 function eventLogFields(e: LifecycleEvent): Record<string, unknown> {
   const d = e.data;
-  const pick = ['status', 'previous_status', 'start', 'previous_start', 'reason', 'webhook_id', 'http_status', 'booking_number'];
+  const pick = ['status', 'previous_status', 'start', 'previous_start', 'reason', 'webhook_id', 'http_status', 'booking_number', 'late_ms'];
   return Object.fromEntries(pick.filter((k) => d[k] !== undefined).map((k) => [k, d[k]]));
 }

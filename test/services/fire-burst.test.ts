@@ -1,4 +1,6 @@
+import pino from 'pino';
 import { fakeWorld, policyEvent, type FakeWorld } from '../support/fake-services';
+import { LogCapture } from '../support/log-capture';
 
 const MONDAY_NOON = '2026-11-23T12:00:00Z';
 const NINE = '2026-11-24T09:00:00Z';
@@ -59,6 +61,26 @@ describe('services on in-memory ports: a burst of windows starting together', ()
     await w.scheduler.runFires();
     expect(w.sender.sent).toHaveLength(6);
     expect(w.scheduler.fires.size).toBe(0);
+  });
+
+  it('logs each start once, as its event (lateness and webhook-id in the line), and each delivery', async () => {
+    const logs = new LogCapture();
+    const w = fakeWorld({ now: MONDAY_NOON, logger: pino({ level: 'info' }, logs) });
+    const ids = await burst(w, 3);
+    await looksThenStart(w);
+    w.clock.set('2026-11-24T09:00:00.040Z');
+
+    await w.scheduler.runFires();
+
+    const lines = logs.records();
+    for (const id of ids) {
+      const r = await w.store.get(id);
+      const started = lines.filter((l) => l.remediation === id && l.event === 'window.started');
+      expect(started).toEqual([expect.objectContaining({ msg: 'lifecycle: window.started', late_ms: 40, webhook_id: r?.delivery?.webhookId, owner: r?.email })]);
+      expect(lines.filter((l) => l.remediation === id && l.msg === 'resolution webhook delivered')).toEqual([expect.objectContaining({ lateMs: 40, status: 200 })]);
+    }
+    // No second line per start: the event's line is the start's.
+    expect(lines.filter((l) => /window fired/.test(String(l.msg)))).toEqual([]);
   });
 
   it('does not fire a window the owner moved after its last look; the moved window fires at its new start', async () => {

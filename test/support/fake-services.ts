@@ -1,4 +1,4 @@
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { defaultSchedulingRules } from '../../config/scheduling';
 import type { LifecycleEvent } from '../../src/domain/lifecycle-event';
 import type { Remediation } from '../../src/domain/remediation';
@@ -105,6 +105,8 @@ export function fakeWorld(opts: {
   lifecycleNotificationUrl?: string;
   /** Another WatchRepository (e.g. the Redis WatchStore); default: in memory. */
   watchStore?: WatchRepository;
+  /** Where the services log (a LogCapture's logger, say); default: nowhere. */
+  logger?: Logger;
 }): FakeWorld {
   const clock = new ManualClock(opts.now);
   const journal = new Journal();
@@ -119,7 +121,7 @@ export function fakeWorld(opts: {
     sender,
     scheduler,
     clock,
-    logger: pino({ level: 'silent' }),
+    logger: opts.logger ?? pino({ level: 'silent' }),
     settings: {
       orgName: 'Acme Corp',
       scheduling: defaultSchedulingRules,

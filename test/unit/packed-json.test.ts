@@ -43,6 +43,14 @@ describe('packed JSON (what Redis keeps of records and events)', () => {
     expect(readStoredRemediation(stored)).toEqual(booked);
   });
 
+  it('a firing record stays plain JSON (rewritten once its delivery ends) and reads back the same', () => {
+    const firing: Remediation = { ...booked, status: 'firing', firedAt: '2026-12-08T14:00:00.020Z' };
+    const stored = storedRemediation(firing);
+    expect(stored).toBe(encodeRemediation(firing));
+    expect(readStoredRemediation(stored)).toEqual(firing);
+    expect(Buffer.isBuffer(storedRemediation({ ...firing, status: 'fired' }))).toBe(true);
+  });
+
   it('an event packs smaller and reads back whole', () => {
     const event = toStoredEvent(booked, { type: 'window.booked', actor: 'system', data: { start: booked.start, end: booked.end, time_zone: 'America/New_York', booking_number: 0, calendar_event_id: 'mw0h1811b0', only_time_left: false, rebook_count: 0, previous_status: 'pending', status: 'booked' } }, Date.parse('2026-12-03T10:00:01Z'));
     const json = encodeHistoryEntry(event);
