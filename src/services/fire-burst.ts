@@ -10,10 +10,18 @@ import type { TransitionRunner } from './transition-runner';
 export const FIRE_BATCH = 200;
 /** A round's outcomes wait at most this long for the other rounds' sends before they are stored. */
 const RECORD_WAIT_MAX_MS = 5000;
+/**
+ * Armed windows are claimed up to this long before their start, their webhooks held until it: a burst's claims
+ * (read, lifecycle, storage: ~0.25 ms of CPU per window) are done before the start instead of between its first
+ * and last webhook. They start as at their start (firedAt, the payload's timestamp, window.started's late_ms 0;
+ * the event occurs when stored). The owner is handed over to their next host then too, a moment early. The price: a
+ * change to the event in this last moment, after its last look, finds the window started.
+ */
+export const CLAIM_AHEAD_MS = 800;
 
-/** What a burst takes from the fire service: a window's start as a happening. */
+/** What a burst takes from the fire service: a window's start (at `at`) as a happening. */
 export interface WindowStarter {
-  startHappening(cur: Remediation, actor: Actor, opts: StartOptions, attempting: boolean): Happening;
+  startHappening(cur: Remediation, actor: Actor, opts: StartOptions, attempting: boolean, at?: number): Happening;
 }
 
 /**
@@ -30,18 +38,35 @@ export class FireBurst {
   ) {}
 
   /**
-   * Takes up to `limit` armed windows whose start has come and claims them together (one lock round trip, one
-   * read, one transaction: booked → firing with delivery 1's first attempt counted), then starts sending their
-   * webhooks (WEBHOOK_CONCURRENCY at a time, in claim order) and answers: `sending` ends once every outcome is stored
-   * (the delivered ones together). A window that changed since its look (moved, rebooked, cancelled) is not
-   * claimed. An attempt that is not a 2xx goes on as any delivery does: its retry is a delivery job.
+   * Takes up to `limit` armed windows starting within CLAIM_AHEAD_MS and claims them together, those of one start
+   * at once (one lock round trip, one read, one transaction: booked → firing as at their start, delivery 1's first
+   * attempt counted), then sends their webhooks from their start (WEBHOOK_CONCURRENCY at a time, in claim order)
+   * and answers: `sending` ends once every outcome is stored (the delivered ones together). A window that changed
+   * since its look (moved, rebooked, cancelled) is not claimed. An attempt that is not a 2xx goes on as any
+   * delivery does: its retry is a delivery job.
    */
   async claimArmed(limit = FIRE_BATCH): Promise<{ taken: number; sending: Promise<void> }> {
     const { store, clock } = this.deps;
-    const due = await store.takeArmedWindows(clock.now(), limit);
+    const due = await store.takeArmedWindows(clock.now() + CLAIM_AHEAD_MS, limit);
     if (due.length === 0) return { taken: 0, sending: Promise.resolve() };
-    const claimed = await this.startMany(due);
-    return { taken: due.length, sending: claimed.length > 0 ? this.deliverClaimed(claimed) : Promise.resolve() };
+    const byStart = new Map<number, typeof due>();
+    for (const w of due) {
+      const start = Date.parse(w.start);
+      byStart.set(start, [...(byStart.get(start) ?? []), w]);
+    }
+    const sends: Array<Promise<void>> = [];
+    for (const [start, windows] of byStart) {
+      const claimed = await this.startMany(windows, Math.max(start, clock.now()));
+      if (claimed.length > 0) sends.push(this.untilStart(start).then(() => this.deliverClaimed(claimed)));
+    }
+    return { taken: due.length, sending: Promise.all(sends).then(() => undefined) };
+  }
+
+  /** Resolves once the clock has reached `start` (never before it: timers may fire a little early). */
+  private async untilStart(start: number): Promise<void> {
+    for (let wait = start - this.deps.clock.now(); wait > 0; wait = start - this.deps.clock.now()) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
 
   /** Webhooks of claimed rounds being sent right now, and who waits for none to be. */
@@ -95,14 +120,18 @@ export class FireBurst {
     await scheduler.requestChannelMaintenance();
   }
 
-  /** The armed windows still current, started together (booked → firing, attempt 1 counted); the started ones. */
-  private async startMany(windows: Array<{ remediationId: string; bookingNumber: number; start: string }>): Promise<Remediation[]> {
+  /**
+   * The armed windows still current, started together as at `at` (booked → firing, attempt 1 counted); the started
+   * ones.
+   */
+  private async startMany(windows: Array<{ remediationId: string; bookingNumber: number; start: string }>, at: number): Promise<Remediation[]> {
     const applied = await this.runner.applyMany(
       windows.map((w) => ({
         id: w.remediationId,
         happening: (cur: Remediation) =>
-          cur.status === 'booked' && cur.bookingNumber === w.bookingNumber && cur.start === w.start ? this.starter.startHappening(cur, 'system', {}, true) : null,
+          cur.status === 'booked' && cur.bookingNumber === w.bookingNumber && cur.start === w.start ? this.starter.startHappening(cur, 'system', {}, true, at) : null,
       })),
+      { at },
     );
     // Each start's log line is its event's (`lifecycle: window.started`, with late_ms and webhook_id).
     return applied.flatMap((a) => (a.kind === 'applied' ? [a.after] : []));

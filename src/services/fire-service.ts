@@ -97,7 +97,7 @@ export class FireService {
   ) {
     this.delivery = new DeliveryService(deps, runner, settings);
     this.burst = new FireBurst(deps, runner, this.delivery, {
-      startHappening: (cur, actor, opts, attempting) => this.startHappening(cur, actor, opts, attempting),
+      startHappening: (cur, actor, opts, attempting, at) => this.startHappening(cur, actor, opts, attempting, at),
     });
   }
 
@@ -307,9 +307,12 @@ export class FireService {
     return applied.after;
   }
 
-  /** The window starts now: delivery 1 with the payload fixed at this instant (its first attempt too, if `attempting`). */
-  private startHappening(cur: Remediation, actor: Actor, opts: StartOptions, attempting: boolean): Happening {
-    const firedAt = this.deps.clock.now();
+  /**
+   * The window starts now (or at `at`: claimed just ahead of its start): delivery 1 with the payload fixed at that
+   * instant (its first attempt too, if `attempting`).
+   */
+  private startHappening(cur: Remediation, actor: Actor, opts: StartOptions, attempting: boolean, at?: number): Happening {
+    const firedAt = at ?? this.deps.clock.now();
     const payload = resolutionPayload(cur, DateTime.fromMillis(firedAt, { zone: cur.timeZone ?? 'UTC' }).toISO() as string);
     const window = opts.window?.(cur);
     // The delivery's budget runs to the end of the window as it happens.

@@ -26,6 +26,12 @@ export interface ApplyOptions {
    * needs them (a fire job before the booking, an event withdrawal before the change that gives the event up).
    */
   before?: (t: Transition, current: Remediation | null) => Promise<void>;
+  /**
+   * The instant the lifecycle decides as of, if not now: windows claimed just ahead of their start (FireBurst)
+   * start at their start (firedAt, updatedAt, late_ms). The change is stored now: its events occur now, and the
+   * indexes (a handed-over host's place in the booking queue, say) are as of now.
+   */
+  at?: number;
 }
 
 /** The happening for the current state, or null when the caller's view is stale (nothing to do). */
@@ -65,7 +71,7 @@ export class TransitionRunner {
   async applyLocked(current: Remediation | null, happening: HappeningFor, opts: ApplyOptions = {}): Promise<Applied> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    const decided = this.decideFor(current, happening, now);
+    const decided = this.decideFor(current, happening, opts.at ?? now);
     if (decided.kind !== 'transition') return decided.applied;
     if (opts.before) await opts.before(decided.transition, current);
     const prepared = await this.prepare(decided.transition, current, now);
@@ -83,7 +89,7 @@ export class TransitionRunner {
    */
   async applyMany(
     items: Array<{ id: string; happening: HappeningFor; /** The lock the caller saw guarding it (checked under it). */ lockName?: string }>,
-    opts: { before?: (transitions: Transition[]) => Promise<void> } = {},
+    opts: { before?: (transitions: Transition[]) => Promise<void>; at?: ApplyOptions['at'] } = {},
   ): Promise<Applied[]> {
     const { store, clock } = this.deps;
     const results: Array<Applied | undefined> = new Array(items.length);
@@ -113,7 +119,7 @@ export class TransitionRunner {
         if (!cur) results[i] = { kind: 'skipped', current: null };
         else if (lockNameFor(cur) !== name) alone.push(i);
         else {
-          const decided = this.decideFor(cur, items[i].happening, now);
+          const decided = this.decideFor(cur, items[i].happening, opts.at ?? now);
           if (decided.kind === 'transition') batch.push({ i, t: decided.transition, current: cur });
           else results[i] = decided.applied;
         }
@@ -132,7 +138,7 @@ export class TransitionRunner {
       });
       await this.afterCommit(events, prepared.map((p) => p.handedOver).filter((r): r is Remediation => r !== null));
     });
-    for (const i of alone) results[i] = await this.apply(items[i].id, items[i].happening);
+    for (const i of alone) results[i] = await this.apply(items[i].id, items[i].happening, { at: opts.at });
     return results as Applied[];
   }
 

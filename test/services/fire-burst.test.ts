@@ -83,6 +83,37 @@ describe('services on in-memory ports: a burst of windows starting together', ()
     expect(lines.filter((l) => /window fired/.test(String(l.msg)))).toEqual([]);
   });
 
+  it('claims windows just ahead of their start, stored as started at it, and sends nothing before it', async () => {
+    const w = fakeWorld({ now: MONDAY_NOON });
+    const ids = await burst(w, 3);
+    await looksThenStart(w);
+    w.clock.set('2026-11-24T08:59:59.100Z');
+    // 900 ms before the start: not yet (CLAIM_AHEAD_MS is 800).
+    expect((await w.services.fires.claimArmed()).taken).toBe(0);
+
+    w.clock.set('2026-11-24T08:59:59.400Z');
+    const round = await w.services.fires.claimArmed();
+    try {
+      expect(round.taken).toBe(3);
+      for (const id of ids) {
+        const r = await w.store.get(id);
+        expect(r).toMatchObject({ status: 'firing', firedAt: '2026-11-24T09:00:00.000Z', delivery: { attempts: 1 } });
+        const started = (await w.history(id)).find((e) => e.type === 'window.started');
+        // Stored (occurred) at the claim, as of the start.
+        expect(started).toMatchObject({ occurred_at: '2026-11-24T08:59:59.400Z', data: { start: r?.start, late_ms: 0 } });
+      }
+      // Held until the clock reaches the start (the clock here moves only when the test moves it).
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(w.sender.sent).toHaveLength(0);
+    } finally {
+      w.clock.set(NINE);
+      await round.sending;
+    }
+    expect(w.sender.sent).toHaveLength(3);
+    for (const m of w.sender.sent) expect(JSON.parse(m.body)).toMatchObject({ timestamp: '2026-11-24T09:00:00.000Z' });
+    for (const id of ids) expect(await w.store.get(id)).toMatchObject({ status: 'fired' });
+  });
+
   it('does not fire a window the owner moved after its last look; the moved window fires at its new start', async () => {
     const w = fakeWorld({ now: MONDAY_NOON });
     const [a, b] = await burst(w, 2);
