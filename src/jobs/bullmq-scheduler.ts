@@ -15,16 +15,24 @@ import { CAPPED_EXPONENTIAL, QUEUE } from './queue-names';
 import { lookAheadMs } from '../services/fire-service';
 import { TIMER_HORIZON_MS, WindowTimers, type FireTimer, type UpcomingTimer, type WindowTimer } from './window-timers';
 
-/** Booking wake-ups arriving within this window are merged into one job, so one freeBusy serves many owners. */
-export const BOOKING_COALESCE_MS = 150;
+/**
+ * Booking wake-ups arriving within this window are merged into one job, so one freeBusy serves many owners. Rounds
+ * run one at a time per daemon, so requests made while one runs are merged anyway: the window only has to gather
+ * what arrives together (a batch of policy events, a burst of hand-overs). 150 ms until 2026-12-04; 50 ms takes
+ * 100 ms off every rebook after an owner deletes their event.
+ */
+export const BOOKING_COALESCE_MS = 50;
 /** How much sooner than its deduplication window a coalesced job is asked for again (clock and queue delays). */
 const COALESCE_MARGIN_MS = 20;
 
 /** How long a channel round asked for may wait to start before another request adds one more. */
 export const ROUND_ASKED_TTL_MS = 60_000;
 
-/** Push notifications for one calendar arriving within this window cause one sync. */
-export const SYNC_COALESCE_MS = 250;
+/**
+ * Push notifications for one calendar arriving within this window cause one sync (Google sends one per change, and
+ * an owner dragging an event sends a few). 250 ms until 2026-12-04; 100 ms takes 150 ms off following a change.
+ */
+export const SYNC_COALESCE_MS = 100;
 
 const KEEP: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
   // Completed jobs are kept a week so a re-sent event (same job id) is not processed twice.
