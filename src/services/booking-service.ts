@@ -23,9 +23,12 @@ const RETRY_CAP_MS = 30 * 60_000;
 /** A replica books the pending remediations it claimed alone for up to this long (it releases them when done); if it dies, they are next in line again after. */
 const BOOKING_LEASE_MS = 20_000;
 
-/** Reads a calendar never read before in full (its cursor kept) and answers its time zone when the listing carries one. */
+/** What booking takes from the calendar watch (CalendarWatchService). */
 export interface FirstCalendarRead {
+  /** Reads a calendar never read before in full (its cursor kept) and answers its time zone when the listing carries one. */
   readBeforeFirstBooking(owner: string): Promise<string | null>;
+  /** A window was just booked on the owner's calendar: its push channel follows (a channel round if one is needed). */
+  afterBooking(owner: string, start: string): Promise<void>;
 }
 
 interface Plan {
@@ -359,7 +362,8 @@ export class BookingService {
       return false;
     }
     this.attempts.delete(r.id);
-    await scheduler.requestChannelMaintenance();
+    if (this.firstRead) await this.firstRead.afterBooking(plan.email, start);
+    else await scheduler.requestChannelMaintenance();
     logger.info(
       { remediation: r.id, host: r.host.id, owner: plan.email, event: event.id, start, zone: plan.zone, onlyTimeLeft: choice.onlyTimeLeft },
       'maintenance window booked',

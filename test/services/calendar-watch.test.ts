@@ -271,6 +271,32 @@ describe('CalendarWatchService: what a first booking and a hand-over cost', () =
     expect([w.calendar.callCount('subscribe') - subscribesBefore, w.calendar.callCount('stop'), w.calendar.callCount('timeZone', OWNER)]).toEqual([0, 0, 0]);
   });
 
+  it('a booking asks for a channel round only when it has something to do for the owner', async () => {
+    const w = fakeWorld({ now: MONDAY_NOON });
+    const rounds = () => w.journal.entries.filter((e) => e.kind === 'job' && e.method === 'requestChannelMaintenance').length;
+    // Booked 21 h ahead, beyond the six-hour push horizon: a round (it stops any channel the owner has).
+    await watched(w);
+    await w.ingest(policyEvent('policy_failing', 21, OWNER));
+    await w.ingest(policyEvent('policy_passing', 20, OWNER));
+    await w.scheduler.runWithdrawals();
+    const before = rounds();
+
+    // Host 21 booked (09:00 again), inside the horizon, on a calendar whose channel is fresh: the round would leave it.
+    await w.scheduler.runBookings();
+    expect((await w.latest(21)).status).toBe('booked');
+    expect(rounds()).toBe(before);
+
+    // The same booking with the channel due for renewal (15 min before it expires, at 05:45): a round.
+    await w.ingest(policyEvent('policy_failing', 22, OWNER));
+    await w.ingest(policyEvent('policy_passing', 21, OWNER));
+    await w.scheduler.runWithdrawals();
+    const beforeDue = rounds();
+    w.clock.set('2026-11-24T05:46:00Z');
+    await w.scheduler.runBookings();
+    expect((await w.latest(22)).status).toBe('booked');
+    expect(rounds()).toBe(beforeDue + 1);
+  });
+
   it('stops the channel once the owner has nothing left to book', async () => {
     const w = fakeWorld({ now: MONDAY_NOON });
     const channel = await watched(w);
