@@ -24,7 +24,7 @@ const RETRY_CAP_MS = 30 * 60_000;
 const BOOKING_LEASE_MS = 20_000;
 
 /** What booking takes from the calendar watch (CalendarWatchService). */
-export interface FirstCalendarRead {
+export interface BookingCalendarWatch {
   /** Reads a calendar never read before in full (its cursor kept) and answers its time zone when the listing carries one. */
   readBeforeFirstBooking(owner: string): Promise<string | null>;
   /** A window was just booked on the owner's calendar: its push channel follows (a channel round if one is needed). */
@@ -98,8 +98,8 @@ export class BookingService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly runner: TransitionRunner,
-    /** The first read of a calendar never read before (CalendarWatchService): it may answer the time zone too. */
-    private readonly firstRead?: FirstCalendarRead,
+    /** The calendar watch (CalendarWatchService): a calendar's first read before its first booking, its channel after. */
+    private readonly watch?: BookingCalendarWatch,
   ) {}
 
   async bookPending(): Promise<BookingRound> {
@@ -207,9 +207,9 @@ export class BookingService {
 
   /** The zone from the first read of a calendar never read before, or null (read before, no zone in it, or failed). */
   private async readFirst(email: string): Promise<string | null> {
-    if (!this.firstRead) return null;
+    if (!this.watch) return null;
     try {
-      return await this.firstRead.readBeforeFirstBooking(email);
+      return await this.watch.readBeforeFirstBooking(email);
     } catch (err) {
       // The owner's calendar is gone: the booking fails as it would on the zone's own call. Anything else: that call.
       if (err instanceof OwnerUnavailableError) throw err;
@@ -362,7 +362,7 @@ export class BookingService {
       return false;
     }
     this.attempts.delete(r.id);
-    if (this.firstRead) await this.firstRead.afterBooking(plan.email, start);
+    if (this.watch) await this.watch.afterBooking(plan.email, start);
     else await scheduler.requestChannelMaintenance();
     logger.info(
       { remediation: r.id, host: r.host.id, owner: plan.email, event: event.id, start, zone: plan.zone, onlyTimeLeft: choice.onlyTimeLeft },

@@ -52,7 +52,9 @@ export class FireBurst {
     const byStart = new Map<number, typeof due>();
     for (const w of due) {
       const start = Date.parse(w.start);
-      byStart.set(start, [...(byStart.get(start) ?? []), w]);
+      const group = byStart.get(start);
+      if (group) group.push(w);
+      else byStart.set(start, [w]);
     }
     const sends: Array<Promise<void>> = [];
     for (const [start, windows] of byStart) {

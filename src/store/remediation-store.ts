@@ -207,7 +207,7 @@ export function decodeRemediation(raw: string): Remediation {
   return expandKeys(JSON.parse(raw)) as Remediation;
 }
 
-/** A remediation's value in Redis: its record packed (packed-json.ts). */
+/** A remediation's value in Redis: its record packed (packed-json.ts), or plain JSON while firing. */
 export function storedRemediation(r: Remediation): Buffer | string {
   const json = encodeRemediation(r);
   // A firing record lives until its delivery's outcome is stored (seconds, at worst the window's end) and is
